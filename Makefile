@@ -1,0 +1,41 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# TensorFlow flavour: the CUDA build when a GPU is visible, the CPU wheel otherwise.
+TF_EXTRA := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo cuda || echo cpu)
+STAMP := $(VENV)/.installed-$(TF_EXTRA)
+# Keep TensorFlow's C++ start-up chatter out of the terminal.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: install demo test lint release reference clean
+
+install: $(STAMP)
+
+# Idempotent: the stamp is newer than the files that define the install, so a second run skips it.
+$(STAMP): pyproject.toml requirements/lock.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c requirements/lock.txt -e ".[$(TF_EXTRA),dev]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+demo: install
+	$(BIN)/autograder demo
+
+test: install
+	$(BIN)/python -m pytest -ra
+
+lint: install
+	$(BIN)/ruff check autograder tests benchmarks
+
+# Regenerate the student versions in release/ from source/ (never edit release/ by hand).
+release: install
+	$(BIN)/autograder generate --all
+
+# Retrain every reference model deterministically.
+reference: install
+	$(BIN)/autograder train-reference --all
+
+clean:
+	rm -rf demo-course .pytest_cache

@@ -1,0 +1,77 @@
+"""Model evaluation: a model file (never student code) -> metric values -> points.
+
+Used by every grading mode and by ``train-reference``, so students and the reference are measured
+by the same code on the same hidden data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data import Split
+from .errors import SubmissionError
+from .metrics import get_metric
+from .models import load_model_safely, predict
+from .results import PartResult
+from .scoring import scale_points
+from .spec import GradingSpec, MetricSpec, ReferenceMetrics
+from .tasks import Task
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Metric values of one model, or why there are none."""
+
+    values: dict[str, float]
+    error: SubmissionError | None = None
+
+
+def measure_outputs(task: Task, spec: GradingSpec, outputs: np.ndarray, test: Split) -> dict:
+    return {m.name: float(task.measure(m.name, outputs, test)) for m in spec.metrics}
+
+
+def measure_model_file(path: Path, spec: GradingSpec, task: Task, test: Split) -> Measurement:
+    """Load ``path`` safely, run it on ``test`` and measure every metric of ``spec``."""
+    try:
+        model = load_model_safely(path, max_mb=spec.budget.max_model_mb)
+        outputs = predict(model, test.x, expected_shape=task.expected_output_shape(test))
+        return Measurement(values=measure_outputs(task, spec, outputs, test))
+    except SubmissionError as exc:
+        return Measurement(values={}, error=exc)
+
+
+def metric_part(
+    spec: GradingSpec, metric: MetricSpec, refm: ReferenceMetrics, measurement: Measurement
+) -> PartResult:
+    """Points for one metric, with a reason the student can read when points were lost."""
+    reference = refm.reference[metric.name]
+    baseline = refm.baseline_value(metric)
+    name = f"{spec.model_grade_id}:{metric.name}"
+    common = dict(
+        name=name, kind="model", max_points=metric.points, metric=metric.name,
+        reference=reference, baseline=baseline, extra_credit=metric.extra_credit,
+    )
+    if measurement.error is not None:
+        return PartResult(points=0.0, reason=measurement.error.reason, value=None, **common)
+    value = measurement.values[metric.name]
+    points = scale_points(
+        value, baseline=baseline, reference=reference, points=metric.points,
+        higher_is_better=get_metric(metric.name).higher_is_better,
+    )
+    points = round(points, 4)
+    reason = ""
+    if points < metric.points:
+        reason = (
+            f"{metric.name} {value:.4f} vs reference {reference:.4f} "
+            f"(baseline {metric.baseline} {baseline:.4f}): {points:.2f} of {metric.points:g} points"
+        )
+    return PartResult(points=points, reason=reason, value=value, **common)
+
+
+def score_measurement(
+    spec: GradingSpec, refm: ReferenceMetrics, measurement: Measurement
+) -> tuple[PartResult, ...]:
+    return tuple(metric_part(spec, m, refm, measurement) for m in spec.metrics)

@@ -1,0 +1,116 @@
+"""The only module that talks to nbgrader's gradebook database.
+
+Model scores land on the notebook's *task cell* (``spec.model_grade_id``) as the cell's manual
+score, extra credit in nbgrader's own ``extra_credit`` column, and the explanation as the cell's
+comment. So ``nbgrader export`` and formgrader show model points next to the test-cell points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import AutograderError
+from .results import SubmissionResult
+from .spec import GradingSpec
+
+
+@dataclass(frozen=True)
+class GradeRow:
+    """One grade of one student's submission, as nbgrader stores it."""
+
+    student: str
+    assignment: str
+    notebook: str
+    cell: str
+    score: float
+    max_score: float
+    extra_credit: float
+    auto_score: float | None
+    manual_score: float | None
+
+
+def record_model_scores(db_url: str, spec: GradingSpec, result: SubmissionResult) -> None:
+    """Write a result's model points (and extra credit) into the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    model_parts = [p for p in result.parts if p.kind == "model"]
+    points = sum(p.points for p in model_parts if not p.extra_credit)
+    extra = sum(p.points for p in model_parts if p.extra_credit)
+    comment_lines = [
+        (f"{p.metric}: {p.value:.4f} (reference {p.reference:.4f}, baseline {p.baseline:.4f})"
+         if p.value is not None else f"{p.metric}: not measured")
+        + f" -> {p.points:.2f}/{p.max_points:g}{' extra credit' if p.extra_credit else ''}"
+        + (f". {p.reason}" if p.reason and p.value is None else "")
+        for p in model_parts
+    ]
+    ensure_submission(db_url, result.assignment, result.student)
+    with Gradebook(db_url) as gb:
+        try:
+            grade = gb.find_grade(spec.model_grade_id, spec.notebook, result.assignment,
+                                  result.student)
+        except MissingEntry as exc:
+            raise AutograderError(
+                f"the gradebook has no cell {spec.model_grade_id!r} for {result.student}: the "
+                f"notebook needs a task cell with that grade id (and nbgrader autograde must run "
+                f"first): {exc}"
+            ) from exc
+        grade.manual_score = round(points, 4)
+        grade.extra_credit = round(extra, 4) if extra else None
+        grade.needs_manual_grade = False
+        try:
+            comment = gb.find_comment(spec.model_grade_id, spec.notebook, result.assignment,
+                                      result.student)
+            comment.auto_comment = "Model graded on hidden data (" + result.device + "):\n" + (
+                "\n".join(comment_lines))
+        except MissingEntry:
+            pass
+        gb.db.commit()
+
+
+def read_grades(db_url: str, assignment: str) -> list[GradeRow]:
+    """Every grade of every submission of ``assignment``."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    rows: list[GradeRow] = []
+    with Gradebook(db_url) as gb:
+        try:
+            assignment_obj = gb.find_assignment(assignment)
+        except MissingEntry:
+            return rows
+        for sub in gb.assignment_submissions(assignment):
+            for nb in sub.notebooks:
+                for g in nb.grades:
+                    rows.append(GradeRow(
+                        student=sub.student_id, assignment=assignment_obj.name,
+                        notebook=nb.name, cell=g.name, score=float(g.score),
+                        max_score=float(g.max_score), extra_credit=float(g.extra_credit or 0.0),
+                        auto_score=g.auto_score, manual_score=g.manual_score,
+                    ))
+    return rows
+
+
+def notebook_grade_cells(db_url: str, assignment: str, notebook: str) -> list[tuple[str, float]]:
+    """``(grade id, max points)`` of the test (grade) cells of a released notebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url) as gb:
+        try:
+            nb = gb.find_notebook(notebook, assignment)
+        except MissingEntry as exc:
+            raise AutograderError(
+                f"the gradebook does not know notebook {notebook!r} of {assignment!r}: run "
+                f"`nbgrader generate_assignment {assignment}` first"
+            ) from exc
+        return [(c.name, float(c.max_score)) for c in nb.grade_cells]
+
+
+def ensure_submission(db_url: str, assignment: str, student: str) -> None:
+    """Create the student and an (ungraded) submission when autograding could not."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_student(student)
+        try:
+            gb.find_submission(assignment, student)
+        except MissingEntry:
+            gb.add_submission(assignment, student)

@@ -1,0 +1,101 @@
+"""Our steps inside nbgrader, written as nbgrader preprocessors and configured in nbgrader_config.py.
+
+nbgrader gives 0 points to any test cell that writes to stderr. TensorFlow and Keras write log
+lines and Python warnings there on their own (at import, on the first ``predict``), which would
+zero a correct student's test cell. :class:`StripFrameworkLogs` removes exactly those lines after
+execution and before nbgrader saves the grades; anything else a cell writes to stderr stays.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool, List, Unicode
+
+# absl/TensorFlow C++ log lines: "I0000 00:00:1795610472.030549    3152 cpu_feature_guard.cc:227] ..."
+_DEFAULT_PATTERNS = [
+    r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w./-]+:\d+\] .*$",
+    r"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$",
+    r"^To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\.$",
+    r"^(WARNING|INFO):(absl|tensorflow|keras):.*$",
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] tensorflow/.*$",
+]
+# Python warnings: "path/to/file.py:123: UserWarning: message" followed by the offending source line.
+_PY_WARNING = re.compile(r"^\S.*:\d+: \w*Warning: .*$")
+
+
+class StripFrameworkLogs(NbGraderPreprocessor):
+    """Remove TensorFlow/Keras log lines and Python warnings from cells' stderr."""
+
+    enabled = Bool(True, help="Strip framework log lines from stderr before grading.").tag(
+        config=True
+    )
+    patterns = List(
+        Unicode(), default_value=_DEFAULT_PATTERNS,
+        help="Regular expressions of stderr lines to remove (matched line by line).",
+    ).tag(config=True)
+    strip_python_warnings = Bool(
+        True, help="Also remove Python warnings (e.g. Keras UserWarnings)."
+    ).tag(config=True)
+
+    def strip(self, text: str) -> str:
+        regexes = [re.compile(p) for p in self.patterns]
+        kept: list[str] = []
+        skip_source_line = False
+        for line in text.splitlines(keepends=True):
+            bare = line.rstrip("\n")
+            if skip_source_line and line.startswith((" ", "\t")):
+                skip_source_line = False
+                continue
+            skip_source_line = False
+            if any(r.match(bare) for r in regexes):
+                continue
+            if self.strip_python_warnings and _PY_WARNING.match(bare):
+                skip_source_line = True
+                continue
+            kept.append(line)
+        return "".join(kept)
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if not self.enabled or cell.cell_type != "code":
+            return cell, resources
+        outputs = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                text = self.strip(out.get("text", ""))
+                if not text.strip():
+                    continue
+                out["text"] = text
+            outputs.append(out)
+        cell.outputs = outputs
+        return cell, resources
+
+
+def configure(c) -> None:
+    """Apply the autograder's nbgrader settings to config ``c`` (call from nbgrader_config.py)."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        Execute,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+
+    # Quiet TensorFlow in every kernel nbgrader starts (kernels inherit this environment).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    c.Autograde.autograde_preprocessors = [
+        Execute,
+        StripFrameworkLogs,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
+    # Training cells take longer than nbgrader's 30 s default.
+    c.Execute.timeout = 600

@@ -1,0 +1,77 @@
+"""``autograder train-reference``: rebuild an assignment's reference model and its metrics.
+
+The reference is trained by the very code path that grades ``train`` mode, on the instructor's
+solution cells of ``source/<assignment>/<notebook>.ipynb``, with the spec's reference seed and
+budget, with TensorFlow's deterministic ops. Its metrics, and the baselines', are measured on the
+hidden split by the same evaluation code that grades students.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .course import Course
+from .data import fingerprint, load_dataset, write_student_files
+from .errors import AutograderError, SubmissionError
+from .evaluate import measure_model_file
+from .spec import METRICS_FILE, REFERENCE_MODEL_FILE, ReferenceMetrics
+from .tasks import get_task
+
+
+def weights_fingerprint(model_path: Path) -> str:
+    """A version id of a model from its weights (``.keras`` zips also hold a save date)."""
+    from .models import load_model_safely
+
+    model = load_model_safely(model_path, max_mb=1e9)
+    return fingerprint(*[np.asarray(w) for w in model.get_weights()])
+
+
+def train_reference(course: Course, assignment: str) -> ReferenceMetrics:
+    from .runner.train import train_model_from_notebook
+
+    spec = course.spec(assignment)
+    ref_dir = course.reference_dir(assignment)
+    notebook = course.source_dir(assignment) / f"{spec.notebook}.ipynb"
+    written = write_student_files(spec.dataset, course.source_dir(assignment) / "data")
+    task = get_task(spec.task)
+    train = load_dataset(spec.dataset, "train")
+    test = load_dataset(spec.dataset, "test")
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            trained = train_model_from_notebook(
+                notebook, spec, Path(scratch), seed=spec.reference_seed
+            )
+        except SubmissionError as exc:
+            raise AutograderError(f"the reference solution failed to train: {exc.reason}") from exc
+        shutil.copyfile(trained, ref_dir / REFERENCE_MODEL_FILE)
+    measured = measure_model_file(ref_dir / REFERENCE_MODEL_FILE, spec, task, test)
+    if measured.error is not None:
+        raise AutograderError(f"the reference model cannot be evaluated: {measured.error.reason}")
+    baselines: dict[str, dict[str, float]] = {}
+    for m in spec.metrics:
+        outputs = task.baseline_outputs(m.baseline, train, test)
+        baselines.setdefault(m.name, {})[m.baseline] = float(task.measure(m.name, outputs, test))
+    refm = ReferenceMetrics(
+        reference={k: round(v, 6) for k, v in measured.values.items()},
+        baseline={k: {b: round(v, 6) for b, v in d.items()} for k, d in baselines.items()},
+        data_fingerprint=test.fingerprint,
+        version=weights_fingerprint(ref_dir / REFERENCE_MODEL_FILE),
+    )
+    payload = {
+        "assignment": assignment,
+        "reference": refm.reference,
+        "baseline": refm.baseline,
+        "data_fingerprint": refm.data_fingerprint,
+        "train_fingerprint": train.fingerprint,
+        "version": refm.version,
+        "seed": spec.reference_seed,
+        "budget": {"epochs": spec.budget.epochs, "batch_size": spec.budget.batch_size},
+        "student_files": [str(p.relative_to(course.root)) for p in written],
+    }
+    (ref_dir / METRICS_FILE).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    return refm

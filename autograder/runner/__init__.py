@@ -1,0 +1,1 @@
+"""Executing submissions: notebook tests, model training and evaluation, one submission at a time."""

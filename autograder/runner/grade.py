@@ -1,0 +1,194 @@
+"""Grading a batch: for each submission, notebook tests (nbgrader autograde), then the model.
+
+One submission's failure is a result (0 points with a reason), never a crashed batch. Each
+finished result is written atomically, then its scores go to the gradebook, so a batch that is
+interrupted can be rerun and skips what is already graded.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from ..course import Course
+from ..data import Split, load_dataset
+from ..errors import SubmissionError
+from ..evaluate import Measurement, measure_model_file, score_measurement
+from ..gradebook import notebook_grade_cells, read_grades, record_model_scores
+from ..notebook import cell_failures
+from ..results import PartResult, SubmissionResult, read_result, write_result
+from ..spec import GradingSpec, ReferenceMetrics
+from ..tasks import get_task
+
+VERSIONED_PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "nbgrader")
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in VERSIONED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+@dataclass(frozen=True)
+class GradingContext:
+    """What every submission of one assignment is graded against (loaded once per batch)."""
+
+    course: Course
+    spec: GradingSpec
+    reference: ReferenceMetrics
+    test: Split
+
+    @classmethod
+    def load(cls, course: Course, assignment: str, mode: str | None = None) -> GradingContext:
+        spec = course.spec(assignment)
+        if mode:
+            spec = spec.with_mode(mode)
+        return cls(course, spec, course.reference_metrics(spec), load_dataset(spec.dataset, "test"))
+
+
+def submission_timestamp(course: Course, assignment: str, student: str) -> str:
+    path = course.submitted_dir(assignment, student) / "timestamp.txt"
+    return path.read_text().strip() if path.is_file() else ""
+
+
+def test_parts(ctx: GradingContext, student: str, autograde_error: str) -> tuple[PartResult, ...]:
+    """One part per notebook test cell, with nbgrader's points and the reason a cell failed."""
+    spec, course = ctx.spec, ctx.course
+    cells = notebook_grade_cells(course.db_url, spec.assignment, spec.notebook)
+    grades = {
+        g.cell: g for g in read_grades(course.db_url, spec.assignment)
+        if g.student == student and g.notebook == spec.notebook
+    }
+    nb_path = course.autograded_dir(spec.assignment, student) / f"{spec.notebook}.ipynb"
+    failures: dict[str, str] = {}
+    if not autograde_error and nb_path.is_file():
+        try:
+            failures = cell_failures(nb_path)
+        except SubmissionError:
+            failures = {}
+    parts = []
+    for name, max_points in cells:
+        grade = grades.get(name)
+        if autograde_error or grade is None:
+            points = 0.0
+            reason = autograde_error or "this test cell was not graded"
+        else:
+            points = grade.score
+            reason = "" if points >= max_points else failures.get(name, "the test did not pass")
+        parts.append(PartResult(name=name, kind="test", points=points, max_points=max_points,
+                                reason=reason))
+    return tuple(parts)
+
+
+def autograde_notebook(ctx: GradingContext, student: str, api) -> str:
+    """Run nbgrader autograde for one student; returns an error for the student, or ''."""
+    notebook = ctx.course.submitted_dir(ctx.spec.assignment, student) / f"{ctx.spec.notebook}.ipynb"
+    if not notebook.is_file():
+        return f"the notebook '{notebook.name}' is missing from the submission"
+    outcome = api.autograde(ctx.spec.assignment, student, force=True, create=True)
+    if outcome.get("success"):
+        return ""
+    log = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
+    detail = next((ln for ln in reversed(log) if ln.strip()), "unknown error")
+    return f"nbgrader could not autograde the notebook: {detail.strip()[:300]}"
+
+
+def measure_submission(ctx: GradingContext, student: str) -> Measurement:
+    """Measure the submission's model: its saved file (load) or a retrained one (train)."""
+    spec, course = ctx.spec, ctx.course
+    task = get_task(spec.task)
+    if spec.mode == "load":
+        path = course.submitted_dir(spec.assignment, student) / spec.model_file
+        return measure_model_file(path, spec, task, ctx.test)
+    from .train import train_model_from_notebook
+
+    scratch = course.scratch_dir(spec.assignment, student)
+    shutil.rmtree(scratch, ignore_errors=True)
+    autograded = course.autograded_dir(spec.assignment, student) / f"{spec.notebook}.ipynb"
+    submitted = course.submitted_dir(spec.assignment, student) / f"{spec.notebook}.ipynb"
+    notebook = autograded if autograded.is_file() else submitted
+    try:
+        trained = train_model_from_notebook(notebook, spec, scratch)
+        return measure_model_file(trained, spec, task, ctx.test)
+    except SubmissionError as exc:
+        return Measurement(values={}, error=exc)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def grade_submission(ctx: GradingContext, student: str, api) -> SubmissionResult:
+    """Grade one submission completely: tests, model, gradebook."""
+    from ..models import current_device
+
+    start = time.perf_counter()
+    error = autograde_notebook(ctx, student, api)
+    tests = test_parts(ctx, student, error)
+    measurement = measure_submission(ctx, student)
+    model = score_measurement(ctx.spec, ctx.reference, measurement)
+    result = SubmissionResult(
+        assignment=ctx.spec.assignment, student=student, mode=ctx.spec.mode,
+        parts=tests + model, device=current_device(), seed=ctx.spec.seed,
+        data_fingerprint=ctx.test.fingerprint, reference_version=ctx.reference.version,
+        duration_s=round(time.perf_counter() - start, 2), versions=package_versions(),
+        submitted_at=submission_timestamp(ctx.course, ctx.spec.assignment, student),
+    )
+    record_model_scores(ctx.course.db_url, ctx.spec, result)
+    write_result(result, ctx.course.result_path(ctx.spec.assignment, student))
+    return result
+
+
+def is_done(ctx: GradingContext, student: str) -> bool:
+    """A valid result exists for this very submission in this mode (corrupt files are redone)."""
+    path = ctx.course.result_path(ctx.spec.assignment, student)
+    if not path.is_file():
+        return False
+    try:
+        old = read_result(path)
+    except ValueError:
+        return False
+    stamp = submission_timestamp(ctx.course, ctx.spec.assignment, student)
+    return old.mode == ctx.spec.mode and old.submitted_at == stamp
+
+
+def grade_assignment(
+    course: Course,
+    assignment: str,
+    *,
+    mode: str | None = None,
+    students: list[str] | None = None,
+    force: bool = False,
+    log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True),
+) -> list[SubmissionResult]:
+    """Grade every collected submission of ``assignment`` (or only ``students``)."""
+    ctx = GradingContext.load(course, assignment, mode)
+    todo = students or course.submitted_students(assignment)
+    api = course.nbgrader_api()
+    results = []
+    for i, student in enumerate(todo, 1):
+        if not force and is_done(ctx, student):
+            result = read_result(course.result_path(assignment, student))
+            log(f"[{i}/{len(todo)}] {student}: already graded ({result.total:g} points), skipped")
+            results.append(result)
+            continue
+        result = grade_submission(ctx, student, api)
+        log(
+            f"[{i}/{len(todo)}] {student}: {result.total:.2f}/{result.max_total:g} points "
+            f"(tests {result.test_points:g}, model {result.model_points:.2f}"
+            f"{f', extra {result.extra_credit:.2f}' if result.extra_credit else ''}) "
+            f"in {result.duration_s:.1f} s on {result.device}"
+        )
+        results.append(result)
+    return results
+
+
+def results_dir(course: Course, assignment: str) -> Path:
+    return course.root / "results" / assignment

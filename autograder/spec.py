@@ -1,0 +1,239 @@
+"""The typed per-assignment grading spec.
+
+Each assignment has ``reference_models/<assignment>/spec.toml`` (written by the instructor) beside
+``reference.keras`` and ``metrics.json`` (both written by ``autograder train-reference``). The spec
+is declarative: adding an assignment means a notebook, a spec and a reference, not new code paths.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ReferenceMissingError, SpecError
+
+MODES = ("load", "train")
+SPEC_FILE = "spec.toml"
+METRICS_FILE = "metrics.json"
+REFERENCE_MODEL_FILE = "reference.keras"
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One graded model metric.
+
+    Attributes:
+        name: a metric of :data:`autograder.metrics.METRICS`.
+        points: points at (or beyond) the reference value.
+        baseline: the trivial baseline the task computes (0 points), e.g. ``majority_class``.
+        extra_credit: award the points as nbgrader extra credit (not counted in the maximum).
+    """
+
+    name: str
+    points: float
+    baseline: str
+    extra_credit: bool = False
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What the grader spends on one submission's model."""
+
+    epochs: int = 5
+    batch_size: int = 64
+    time_limit_s: float = 600.0
+    max_model_mb: float = 50.0
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How ``train`` mode rebuilds a model from the student's notebook.
+
+    Attributes:
+        cells: grade ids of the notebook cells whose code is run, in order.
+        builder: the function those cells define; called with no arguments, it returns a compiled
+            Keras model.
+    """
+
+    cells: tuple[str, ...] = ()
+    builder: str = "build_model"
+
+
+@dataclass(frozen=True)
+class GradingSpec:
+    """How one assignment's model is graded."""
+
+    assignment: str
+    notebook: str
+    task: str
+    dataset: str
+    mode: str
+    model_file: str
+    model_grade_id: str
+    seed: int
+    metrics: tuple[MetricSpec, ...]
+    budget: Budget = field(default_factory=Budget)
+    train: TrainSpec = field(default_factory=TrainSpec)
+    reference_seed: int | None = None
+
+    def with_mode(self, mode: str) -> GradingSpec:
+        """A copy graded in ``mode`` (``load`` or ``train``)."""
+        _check_mode(mode)
+        return _replace(self, mode=mode)
+
+    @property
+    def max_model_points(self) -> float:
+        return sum(m.points for m in self.metrics if not m.extra_credit)
+
+
+@dataclass(frozen=True)
+class ReferenceMetrics:
+    """What ``train-reference`` measured: reference and baseline values of each metric."""
+
+    reference: dict[str, float]
+    baseline: dict[str, dict[str, float]]
+    data_fingerprint: str
+    version: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def baseline_value(self, metric: MetricSpec) -> float:
+        return self.baseline[metric.name][metric.baseline]
+
+
+def _replace(obj: Any, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(obj, **changes)
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise SpecError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+
+
+def _require(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    if key not in table:
+        raise SpecError(f"{where}: missing required key {key!r}")
+    value = table[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise SpecError(f"{where}: {key!r} must be {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def parse_spec(data: dict[str, Any], where: str = "spec") -> GradingSpec:
+    """Build a :class:`GradingSpec` from a parsed TOML table, validating every field."""
+    known = {
+        "assignment", "notebook", "task", "dataset", "mode", "model_file", "model_grade_id",
+        "seed", "reference_seed", "metrics", "budget", "train",
+    }
+    unknown = set(data) - known
+    if unknown:
+        raise SpecError(f"{where}: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
+    mode = _require(data, "mode", str, where)
+    _check_mode(mode)
+    raw_metrics = data.get("metrics")
+    if not raw_metrics or not isinstance(raw_metrics, list):
+        raise SpecError(f"{where}: at least one [[metrics]] table is required")
+    from .metrics import METRICS
+
+    metrics = []
+    for i, m in enumerate(raw_metrics):
+        mw = f"{where}: metrics[{i}]"
+        name = _require(m, "name", str, mw)
+        if name not in METRICS:
+            raise SpecError(f"{mw}: unknown metric {name!r}; known: {sorted(METRICS)}")
+        points = _require(m, "points", float, mw)
+        if points < 0:
+            raise SpecError(f"{mw}: points must be >= 0")
+        metrics.append(
+            MetricSpec(
+                name=name,
+                points=points,
+                baseline=_require(m, "baseline", str, mw),
+                extra_credit=bool(m.get("extra_credit", False)),
+            )
+        )
+    if len({m.name for m in metrics}) != len(metrics):
+        raise SpecError(f"{where}: a metric is listed twice")
+    budget_raw = dict(data.get("budget", {}))
+    try:
+        budget = Budget(**budget_raw)
+    except TypeError as exc:
+        raise SpecError(f"{where}: [budget]: {exc}") from exc
+    if budget.epochs < 1 or budget.batch_size < 1 or budget.time_limit_s <= 0:
+        raise SpecError(f"{where}: [budget] epochs, batch_size and time_limit_s must be positive")
+    train_raw = dict(data.get("train", {}))
+    train = TrainSpec(
+        cells=tuple(train_raw.pop("cells", ())),
+        builder=train_raw.pop("builder", "build_model"),
+    )
+    if train_raw:
+        raise SpecError(f"{where}: [train]: unknown keys {sorted(train_raw)}")
+    if mode == "train" and not train.cells:
+        raise SpecError(f"{where}: mode 'train' needs [train] cells = [...grade ids...]")
+    seed = _require(data, "seed", int, where)
+    return GradingSpec(
+        assignment=_require(data, "assignment", str, where),
+        notebook=_require(data, "notebook", str, where),
+        task=_require(data, "task", str, where),
+        dataset=_require(data, "dataset", str, where),
+        mode=mode,
+        model_file=_require(data, "model_file", str, where),
+        model_grade_id=_require(data, "model_grade_id", str, where),
+        seed=seed,
+        reference_seed=data.get("reference_seed", seed),
+        metrics=tuple(metrics),
+        budget=budget,
+        train=train,
+    )
+
+
+def load_spec(reference_dir: Path) -> GradingSpec:
+    """Read ``spec.toml`` from an assignment's reference directory."""
+    path = Path(reference_dir) / SPEC_FILE
+    if not path.is_file():
+        raise SpecError(
+            f"no grading spec at {path}; create {SPEC_FILE} beside the reference model "
+            "(see reference_models/digits/spec.toml for an example)"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from exc
+    spec = parse_spec(data, where=str(path.name))
+    if spec.assignment != Path(reference_dir).name:
+        raise SpecError(
+            f"{path}: assignment {spec.assignment!r} does not match its folder "
+            f"{Path(reference_dir).name!r}"
+        )
+    return spec
+
+
+def load_reference_metrics(reference_dir: Path, spec: GradingSpec) -> ReferenceMetrics:
+    """Read ``metrics.json``; every metric of the spec must have a reference and a baseline."""
+    path = Path(reference_dir) / METRICS_FILE
+    if not path.is_file():
+        raise ReferenceMissingError(
+            f"no reference metrics at {path}; run `autograder train-reference {spec.assignment}`"
+        )
+    data = json.loads(path.read_text(encoding="utf-8"))
+    ref = ReferenceMetrics(
+        reference=dict(data["reference"]),
+        baseline=dict(data["baseline"]),
+        data_fingerprint=data["data_fingerprint"],
+        version=data["version"],
+        extra={k: v for k, v in data.items() if k not in {"reference", "baseline",
+                                                          "data_fingerprint", "version"}},
+    )
+    for m in spec.metrics:
+        if m.name not in ref.reference or m.baseline not in ref.baseline.get(m.name, {}):
+            raise ReferenceMissingError(
+                f"{path} has no reference/baseline ({m.baseline}) value for metric {m.name!r}; "
+                f"run `autograder train-reference {spec.assignment}`"
+            )
+    return ref

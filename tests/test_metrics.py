@@ -1,0 +1,324 @@
+"""Property tests for autograder.metrics (plain pytest, seeded numpy RNG)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from autograder.metrics import (
+    METRICS,
+    MetricInfo,
+    MetricInputError,
+    accuracy_score,
+    get_metric,
+    mean_squared_error,
+    top_k_accuracy_score,
+)
+
+SEEDS = list(range(25))
+
+
+def _random_case(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random labels and scores: (n,) ints in [0, k) and (n, k) floats."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    k = int(rng.integers(2, 8))
+    y_true = rng.integers(0, k, size=n)
+    y_score = rng.normal(size=(n, k))
+    if seed % 3 == 0:  # coarse scores to exercise ties
+        y_score = np.round(y_score)
+    return y_true, y_score
+
+
+def _one_hot(labels: np.ndarray, k: int) -> np.ndarray:
+    out = np.zeros((labels.shape[0], k))
+    out[np.arange(labels.shape[0]), labels] = 1.0
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Perfect input gives the best value
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_perfect_predictions_give_best_values(seed: int) -> None:
+    y_true, y_score = _random_case(seed)
+    k = y_score.shape[1]
+    probs = _one_hot(y_true, k)
+    assert accuracy_score(y_true, y_true) == 1.0
+    assert accuracy_score(y_true, probs) == 1.0
+    for kk in range(1, k + 1):
+        assert top_k_accuracy_score(y_true, probs, k=kk) == 1.0
+    assert mean_squared_error(y_score, y_score) == 0.0
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_return_types_are_python_floats(seed: int) -> None:
+    y_true, y_score = _random_case(seed)
+    for value in (
+        accuracy_score(y_true, y_score),
+        top_k_accuracy_score(y_true, y_score, k=1),
+        mean_squared_error(y_score, y_score + 1),
+    ):
+        assert type(value) is float
+
+
+# ---------------------------------------------------------------------------
+# Accuracy
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_accuracy_labels_and_one_hot_agree(seed: int) -> None:
+    rng = np.random.default_rng(1000 + seed)
+    y_true, y_score = _random_case(seed)
+    k = y_score.shape[1]
+    y_pred = rng.integers(0, k, size=y_true.shape[0])
+    expected = float(np.mean(y_true == y_pred))
+    assert accuracy_score(y_true, y_pred) == pytest.approx(expected)
+    assert accuracy_score(y_true, _one_hot(y_pred, k)) == pytest.approx(expected)
+    assert 0.0 <= accuracy_score(y_true, y_score) <= 1.0
+
+
+def test_accuracy_known_value() -> None:
+    assert accuracy_score([0, 1, 2, 1], [0, 2, 2, 1]) == 0.75
+    assert accuracy_score([0, 1], [[0.9, 0.1], [0.8, 0.2]]) == 0.5
+
+
+def test_accuracy_accepts_integral_float_labels() -> None:
+    assert accuracy_score(np.array([0.0, 1.0, 2.0]), [0, 1, 1]) == pytest.approx(2 / 3)
+
+
+# ---------------------------------------------------------------------------
+# Top-k accuracy
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_top_k_with_all_classes_is_one(seed: int) -> None:
+    y_true, y_score = _random_case(seed)
+    assert top_k_accuracy_score(y_true, y_score, k=y_score.shape[1]) == 1.0
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_top_1_equals_accuracy_of_argmax(seed: int) -> None:
+    y_true, y_score = _random_case(seed)
+    assert top_k_accuracy_score(y_true, y_score, k=1) == accuracy_score(y_true, y_score)
+    assert top_k_accuracy_score(y_true, y_score, k=1) == accuracy_score(
+        y_true, np.argmax(y_score, axis=1)
+    )
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_top_k_monotone_in_k(seed: int) -> None:
+    y_true, y_score = _random_case(seed)
+    values = [top_k_accuracy_score(y_true, y_score, k=k) for k in range(1, y_score.shape[1] + 1)]
+    assert all(a <= b for a, b in itertools.pairwise(values))
+    assert all(0.0 <= v <= 1.0 for v in values)
+
+
+def test_top_k_ties_broken_by_lower_class_index() -> None:
+    y_score = np.array([[0.5, 0.5, 0.5]])
+    assert top_k_accuracy_score([0], y_score, k=1) == 1.0
+    assert top_k_accuracy_score([1], y_score, k=1) == 0.0
+    assert top_k_accuracy_score([1], y_score, k=2) == 1.0
+    assert top_k_accuracy_score([2], y_score, k=2) == 0.0
+
+
+def test_top_k_default_is_two() -> None:
+    y_score = np.array([[0.1, 0.6, 0.3], [0.7, 0.2, 0.1]])
+    assert top_k_accuracy_score([2, 2], y_score) == 0.5
+
+
+def test_top_k_accepts_numpy_integer_k() -> None:
+    y_true, y_score = _random_case(1)
+    assert top_k_accuracy_score(y_true, y_score, k=np.int64(1)) == top_k_accuracy_score(
+        y_true, y_score, k=1
+    )
+
+
+# ---------------------------------------------------------------------------
+# Mean squared error
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+def test_mse_symmetric_nonnegative_and_matches_definition(seed: int, ndim: int) -> None:
+    rng = np.random.default_rng(2000 + seed)
+    shape = tuple(int(s) for s in rng.integers(1, 6, size=ndim))
+    a = rng.normal(size=shape)
+    b = rng.normal(size=shape)
+    mse_ab = mean_squared_error(a, b)
+    assert mse_ab >= 0.0
+    assert mse_ab == pytest.approx(mean_squared_error(b, a))
+    assert mse_ab == pytest.approx(float(np.mean((a - b) ** 2)))
+
+
+def test_mse_known_value() -> None:
+    assert mean_squared_error([1, 2, 3], [1, 2, 5]) == pytest.approx(4 / 3)
+
+
+# ---------------------------------------------------------------------------
+# Input validation
+# ---------------------------------------------------------------------------
+
+
+def test_metric_input_error_is_value_error() -> None:
+    assert issubclass(MetricInputError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("func", "args", "match"),
+    [
+        (accuracy_score, ([0, 1, 2], [0, 1]), r"different numbers of samples: 3 vs 2"),
+        (
+            accuracy_score,
+            ([0, 1, 2], np.zeros((2, 3))),
+            r"different numbers of samples: 3 vs 2",
+        ),
+        (
+            top_k_accuracy_score,
+            ([0, 1, 2], np.zeros((4, 3))),
+            r"different numbers of samples: 3 vs 4",
+        ),
+        (
+            mean_squared_error,
+            (np.zeros(100), np.zeros(99)),
+            r"different numbers of samples: 100 vs 99",
+        ),
+        (mean_squared_error, (np.zeros((3, 2)), np.zeros((3, 1))), r"same shape"),
+        (
+            accuracy_score,
+            (np.zeros((10, 3), dtype=int), np.zeros(10, dtype=int)),
+            r"y_true must be 1-D class labels, got shape \(10, 3\)",
+        ),
+        (accuracy_score, ([0, 1], np.zeros((2, 2, 2))), r"y_pred must be 1-D labels"),
+        (top_k_accuracy_score, ([0, 1], [0, 1]), r"y_score must be 2-D"),
+    ],
+)
+def test_shape_mismatches_raise(func, args, match: str) -> None:
+    with pytest.raises(MetricInputError, match=match):
+        func(*args)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_values_raise(bad: float) -> None:
+    scores = np.array([[0.1, 0.9], [0.8, bad]])
+    with pytest.raises(MetricInputError, match=r"y_pred contains NaN or infinite values"):
+        accuracy_score([1, 0], scores)
+    with pytest.raises(MetricInputError, match=r"y_score contains NaN or infinite values"):
+        top_k_accuracy_score([1, 0], scores, k=1)
+    with pytest.raises(MetricInputError, match=r"y_pred contains NaN or infinite values"):
+        mean_squared_error([1.0, 2.0], [1.0, bad])
+    with pytest.raises(MetricInputError, match=r"y_true contains NaN or infinite values"):
+        mean_squared_error([bad, 2.0], [1.0, 2.0])
+    with pytest.raises(MetricInputError, match=r"y_true contains NaN or infinite values"):
+        accuracy_score([bad, 1.0], [0, 1])
+
+
+@pytest.mark.parametrize(
+    ("func", "args"),
+    [
+        (accuracy_score, ([], [])),
+        (accuracy_score, (np.array([], dtype=int), np.zeros((0, 3)))),
+        (top_k_accuracy_score, (np.array([], dtype=int), np.zeros((0, 3)))),
+        (mean_squared_error, ([], [])),
+    ],
+)
+def test_empty_inputs_raise(func, args) -> None:
+    with pytest.raises(MetricInputError, match=r"no samples"):
+        func(*args)
+
+
+@pytest.mark.parametrize(
+    ("func", "args"),
+    [
+        (accuracy_score, ([0.5, 1.0], [0, 1])),
+        (accuracy_score, ([0, 1], [0.0, 1.5])),
+        (top_k_accuracy_score, ([0.5, 1.0], np.zeros((2, 3)))),
+    ],
+)
+def test_non_integer_labels_raise(func, args) -> None:
+    with pytest.raises(MetricInputError, match=r"integer class labels.*non-integer value"):
+        func(*args)
+
+
+def test_non_numeric_labels_raise() -> None:
+    with pytest.raises(MetricInputError, match=r"real numbers.*dtype"):
+        accuracy_score(["cat", "dog"], [0, 1])
+    with pytest.raises(MetricInputError, match=r"integer class labels.*boolean"):
+        accuracy_score([True, False], [1, 0])
+
+
+@pytest.mark.parametrize("k", [0, -1, 4, 10])
+def test_top_k_out_of_range_k_raises(k: int) -> None:
+    with pytest.raises(MetricInputError, match=r"k must be in \[1, n_classes\] = \[1, 3\]"):
+        top_k_accuracy_score([0, 1], np.zeros((2, 3)), k=k)
+
+
+@pytest.mark.parametrize("k", [1.0, 2.5, "2", True, None])
+def test_top_k_non_integer_k_raises(k: object) -> None:
+    with pytest.raises(MetricInputError, match=r"k must be an integer"):
+        top_k_accuracy_score([0, 1], np.zeros((2, 3)), k=k)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("label", [-1, 3, 7])
+def test_top_k_out_of_range_labels_raise(label: int) -> None:
+    with pytest.raises(MetricInputError, match=rf"label {label} outside the valid range \[0, 3\)"):
+        top_k_accuracy_score([0, label], np.zeros((2, 3)), k=1)
+
+
+# ---------------------------------------------------------------------------
+# Registry
+# ---------------------------------------------------------------------------
+
+
+def test_registry_keys_and_directions() -> None:
+    assert set(METRICS) == {"accuracy", "top_2_accuracy", "mean_squared_error"}
+    assert METRICS["accuracy"].higher_is_better is True
+    assert METRICS["top_2_accuracy"].higher_is_better is True
+    assert METRICS["mean_squared_error"].higher_is_better is False
+    for name, info in METRICS.items():
+        assert isinstance(info, MetricInfo)
+        assert info.name == name
+        assert get_metric(name) is info
+
+
+def test_registry_direction_follows_name_rule() -> None:
+    for name, info in METRICS.items():
+        if name.endswith(("_error", "_loss")):
+            assert info.higher_is_better is False
+        elif name.endswith(("_score", "accuracy")):
+            assert info.higher_is_better is True
+        else:  # pragma: no cover - every registered name follows the rule
+            pytest.fail(f"metric {name!r} follows no naming rule")
+
+
+@pytest.mark.parametrize("seed", SEEDS[:5])
+def test_registry_functions_match_direct_calls(seed: int) -> None:
+    y_true, y_score = _random_case(seed)
+    assert get_metric("accuracy").func(y_true, y_score) == accuracy_score(y_true, y_score)
+    assert get_metric("top_2_accuracy").func(y_true, y_score) == top_k_accuracy_score(
+        y_true, y_score, k=2
+    )
+    assert get_metric("mean_squared_error").func(y_score, 0 * y_score) == mean_squared_error(
+        y_score, 0 * y_score
+    )
+
+
+def test_metric_info_is_frozen() -> None:
+    info = get_metric("accuracy")
+    with pytest.raises(AttributeError):
+        info.higher_is_better = False  # type: ignore[misc]
+
+
+def test_unknown_metric_lists_known_names() -> None:
+    with pytest.raises(KeyError, match=r"unknown metric 'f1'") as excinfo:
+        get_metric("f1")
+    message = str(excinfo.value)
+    for name in METRICS:
+        assert name in message
