@@ -100,6 +100,10 @@ class Course:
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
 
+        from ._env import ensure_tools_on_path
+
+        ensure_tools_on_path()
+
         config = self.nbgrader_config(**overrides)
         coursedir = CourseDirectory(config=config)
         return NbGraderAPI(coursedir=coursedir, config=config)

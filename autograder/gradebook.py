@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._env import ensure_tools_on_path
 from .errors import AutograderError
 from .results import SubmissionResult
 from .spec import GradingSpec
@@ -32,6 +33,8 @@ class GradeRow:
 def record_model_scores(db_url: str, spec: GradingSpec, result: SubmissionResult) -> None:
     """Write a result's model points (and extra credit) into the gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
+
+    ensure_tools_on_path()
 
     model_parts = [p for p in result.parts if p.kind == "model"]
     points = sum(p.points for p in model_parts if not p.extra_credit)
@@ -71,6 +74,8 @@ def read_grades(db_url: str, assignment: str) -> list[GradeRow]:
     """Every grade of every submission of ``assignment``."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    ensure_tools_on_path()
+
     rows: list[GradeRow] = []
     with Gradebook(db_url) as gb:
         try:
@@ -93,6 +98,8 @@ def notebook_grade_cells(db_url: str, assignment: str, notebook: str) -> list[tu
     """``(grade id, max points)`` of the test (grade) cells of a released notebook."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    ensure_tools_on_path()
+
     with Gradebook(db_url) as gb:
         try:
             nb = gb.find_notebook(notebook, assignment)
@@ -107,6 +114,8 @@ def notebook_grade_cells(db_url: str, assignment: str, notebook: str) -> list[tu
 def ensure_submission(db_url: str, assignment: str, student: str) -> None:
     """Create the student and an (ungraded) submission when autograding could not."""
     from nbgrader.api import Gradebook, MissingEntry
+
+    ensure_tools_on_path()
 
     with Gradebook(db_url) as gb:
         gb.update_or_create_student(student)

@@ -99,3 +99,5 @@ def configure(c) -> None:
     ]
     # Training cells take longer than nbgrader's 30 s default.
     c.Execute.timeout = 600
+    # Local kernels talk over Unix sockets: nothing listens on TCP, and ipykernel stays quiet.
+    c.KernelManager.transport = "ipc"

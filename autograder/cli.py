@@ -1,0 +1,141 @@
+"""The ``autograder`` command: parses arguments, calls the library, prints. No grading logic here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from .errors import AutograderError
+
+
+def _course(args):
+    from .course import Course
+
+    return Course.at(args.course_dir)
+
+
+def _assignments(args, course) -> list[str]:
+    if getattr(args, "all", False):
+        return course.assignments()
+    if not args.assignment:
+        raise AutograderError("name an assignment or pass --all")
+    return [args.assignment]
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+    from .reports import results_frame, terminal_table
+
+    outcome = run_demo(Path(args.course_dir), args.assignment or None, mode=args.mode)
+    for a, results in outcome.results.items():
+        print(f"\n{a} ({results[0].mode} mode)" if results else f"\n{a}")
+        print(terminal_table(results_frame(results)))
+        csv_path, html_path = outcome.reports[a]
+        print(f"\nreport: {csv_path}\n        {html_path}")
+    print(f"\ndemo finished in {outcome.seconds:.0f} s")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from .reports import terminal_table, write_report
+    from .runner.grade import grade_assignment
+
+    course = _course(args)
+    for a in _assignments(args, course):
+        if args.collect:
+            from .demo import _check
+
+            _check(course.nbgrader_api().collect(a), f"collect {a}")
+        results = grade_assignment(course, a, mode=args.mode, students=args.student or None,
+                                   force=args.force)
+        if not results:
+            print(f"{a}: no submissions in {course.root / 'submitted'} (run nbgrader collect)")
+            continue
+        csv_path, html_path, frame = write_report(course, a)
+        print(terminal_table(frame))
+        print(f"report: {csv_path}\n        {html_path}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .reports import terminal_table, write_report
+
+    course = _course(args)
+    for a in _assignments(args, course):
+        csv_path, html_path, frame = write_report(course, a)
+        print(terminal_table(frame) if len(frame) else f"{a}: no results yet")
+        print(f"report: {csv_path}\n        {html_path}")
+    return 0
+
+
+def cmd_train_reference(args) -> int:
+    from .reference import train_reference
+
+    course = _course(args)
+    for a in _assignments(args, course):
+        refm = train_reference(course, a)
+        values = ", ".join(f"{k} {v:.4f}" for k, v in refm.reference.items())
+        print(f"{a}: reference {values} (version {refm.version})")
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from .demo import _check
+
+    course = _course(args)
+    api = course.nbgrader_api()
+    for a in _assignments(args, course):
+        _check(api.generate_assignment(a, force=True, create=True), f"generate_assignment {a}")
+        print(f"{a}: {course.release_dir(a)} regenerated from {course.source_dir(a)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autograder",
+        description="Grade deep-learning assignments: nbgrader notebook tests plus model quality "
+        "against a reference model on hidden data.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name, func, help_, assignment=True):
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        if assignment:
+            p.add_argument("assignment", nargs="?", help="assignment name, e.g. digits")
+            p.add_argument("--all", action="store_true", help="every assignment of the course")
+            p.add_argument("--course-dir", default=".", help="course root (default: .)")
+        return p
+
+    p = sub.add_parser("demo", help="run a whole course cycle with simulated students")
+    p.set_defaults(func=cmd_demo)
+    p.add_argument("assignment", nargs="*", help="assignments to demo (default: all with a demo)")
+    p.add_argument("--course-dir", default="demo-course", help="where to build the demo course")
+    p.add_argument("--mode", choices=["load", "train"], help="override the spec's grading mode")
+
+    p = add("grade", cmd_grade, "grade collected submissions and write the report")
+    p.add_argument("--mode", choices=["load", "train"], help="override the spec's grading mode")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    p.add_argument("--collect", action="store_true", help="run nbgrader collect first")
+    add("report", cmd_report, "write report.csv and report.html from the results")
+    add("train-reference", cmd_train_reference, "retrain the reference model and its metrics")
+    add("generate", cmd_generate, "regenerate release/<assignment> from source/ with nbgrader")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # nbgrader's gradebook triggers SQLAlchemy autoflush warnings that say nothing to a user.
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    try:
+        return args.func(args)
+    except AutograderError as exc:
+        print(f"autograder: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
