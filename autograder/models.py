@@ -46,7 +46,9 @@ def load_model_safely(path: Path, *, max_mb: float, label: str = "model file"):
         )
     size_mb = path.stat().st_size / 2**20
     if size_mb > max_mb:
-        raise ModelLoadError(f"'{path.name}' is {size_mb:.1f} MB; the limit is {max_mb:g} MB")
+        raise ModelLoadError(
+            f"'{path.name}' is {size_mb:.3g} MB, over the limit of {max_mb:g} MB: use a smaller model"
+        )
     if not zipfile.is_zipfile(path):
         raise ModelLoadError(
             f"'{path.name}' is not a Keras .keras archive (save it with model.save('{path.name}'))"
@@ -68,8 +70,11 @@ def predict(model, x: np.ndarray, *, expected_shape: tuple[int, ...], batch_size
         out = model.predict(x, batch_size=batch_size, verbose=0)
     except Exception as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        expects = getattr(model, "input_shape", None)
+        hint = f" (the model expects inputs of shape {expects})" if expects else ""
         raise ModelShapeError(
-            f"the model could not run on inputs of shape {tuple(x.shape[1:])}: {msg[:300]}"
+            f"the model could not run on inputs of shape (batch, "
+            f"{', '.join(map(str, x.shape[1:]))}){hint}: {msg[:300]}"
         ) from exc
     if isinstance(out, (list, tuple, dict)):
         raise ModelShapeError(

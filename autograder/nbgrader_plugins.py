@@ -16,7 +16,8 @@ from traitlets import Bool, List, Unicode
 
 # absl/TensorFlow C++ log lines: "I0000 00:00:1795610472.030549    3152 cpu_feature_guard.cc:227] ..."
 _DEFAULT_PATTERNS = [
-    r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w./-]+:\d+\] .*$",
+    # (before absl is initialised the seconds field holds the Unix time, hence \d+)
+    r"^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w./-]+:\d+\] .*$",
     r"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$",
     r"^To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\.$",
     r"^(WARNING|INFO):(absl|tensorflow|keras):.*$",
@@ -24,6 +25,9 @@ _DEFAULT_PATTERNS = [
 ]
 # Python warnings: "path/to/file.py:123: UserWarning: message" followed by the offending source line.
 _PY_WARNING = re.compile(r"^\S.*:\d+: \w*Warning: .*$")
+
+
+KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 
 
 class StripFrameworkLogs(NbGraderPreprocessor):
@@ -99,5 +103,5 @@ def configure(c) -> None:
     ]
     # Training cells take longer than nbgrader's 30 s default.
     c.Execute.timeout = 600
-    # Local kernels talk over Unix sockets: nothing listens on TCP, and ipykernel stays quiet.
-    c.KernelManager.transport = "ipc"
+    # ipykernel logs a security notice about local TCP at every start; it says nothing to graders.
+    c.Execute.extra_arguments = KERNEL_ARGS

@@ -28,11 +28,16 @@ def grade_id(cell: nbformat.NotebookNode) -> str | None:
 
 
 def _strip_magics(source: str) -> str:
-    # IPython magics and shell escapes only make sense in a kernel; the grader runs plain Python.
-    return "\n".join(
-        "pass  # " + line if line.lstrip().startswith(("%", "!")) else line
-        for line in source.splitlines()
-    )
+    """Neutralise IPython magics and shell escapes: the grader runs plain Python."""
+    if source.lstrip().startswith("%%"):
+        return "pass  # cell magic removed: " + source.lstrip().splitlines()[0]
+    out = []
+    for line in source.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith(("%", "!")):
+            line = line[: len(line) - len(stripped)] + "pass  # " + stripped
+        out.append(line)
+    return "\n".join(out)
 
 
 def cell_sources(path: Path, grade_ids: tuple[str, ...]) -> list[tuple[str, str]]:

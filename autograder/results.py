@@ -96,6 +96,8 @@ class SubmissionResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SubmissionResult:
+        if not isinstance(data, dict):
+            raise ValueError(f"a result must be a JSON object, got {type(data).__name__}")
         if data.get("schema") != RESULT_SCHEMA:
             raise ValueError(f"unsupported result schema {data.get('schema')!r}")
         fields = dict(data)

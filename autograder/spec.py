@@ -81,7 +81,9 @@ class GradingSpec:
 
     def with_mode(self, mode: str) -> GradingSpec:
         """A copy graded in ``mode`` (``load`` or ``train``)."""
-        _check_mode(mode)
+        _check_mode(mode, f"spec of {self.assignment}")
+        if mode == "train" and not self.train.cells:
+            raise SpecError(f"{self.assignment}: mode 'train' needs [train] cells in spec.toml")
         return _replace(self, mode=mode)
 
     @property
@@ -109,9 +111,9 @@ def _replace(obj: Any, **changes: Any) -> Any:
     return dataclasses.replace(obj, **changes)
 
 
-def _check_mode(mode: str) -> None:
+def _check_mode(mode: str, where: str = "spec") -> None:
     if mode not in MODES:
-        raise SpecError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+        raise SpecError(f"{where}: mode must be one of {', '.join(MODES)}; got {mode!r}")
 
 
 def _require(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
@@ -125,6 +127,17 @@ def _require(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
+def _optional(table: dict[str, Any], key: str, kind: type, default: Any, where: str) -> Any:
+    return _require(table, key, kind, where) if key in table else default
+
+
+def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise SpecError(f"{where}: [{key}] must be a table")
+    return dict(value)
+
+
 def parse_spec(data: dict[str, Any], where: str = "spec") -> GradingSpec:
     """Build a :class:`GradingSpec` from a parsed TOML table, validating every field."""
     known = {
@@ -135,7 +148,7 @@ def parse_spec(data: dict[str, Any], where: str = "spec") -> GradingSpec:
     if unknown:
         raise SpecError(f"{where}: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
     mode = _require(data, "mode", str, where)
-    _check_mode(mode)
+    _check_mode(mode, where)
     raw_metrics = data.get("metrics")
     if not raw_metrics or not isinstance(raw_metrics, list):
         raise SpecError(f"{where}: at least one [[metrics]] table is required")
@@ -144,6 +157,8 @@ def parse_spec(data: dict[str, Any], where: str = "spec") -> GradingSpec:
     metrics = []
     for i, m in enumerate(raw_metrics):
         mw = f"{where}: metrics[{i}]"
+        if not isinstance(m, dict):
+            raise SpecError(f"{mw}: must be a [[metrics]] table")
         name = _require(m, "name", str, mw)
         if name not in METRICS:
             raise SpecError(f"{mw}: unknown metric {name!r}; known: {sorted(METRICS)}")
@@ -155,25 +170,35 @@ def parse_spec(data: dict[str, Any], where: str = "spec") -> GradingSpec:
                 name=name,
                 points=points,
                 baseline=_require(m, "baseline", str, mw),
-                extra_credit=bool(m.get("extra_credit", False)),
+                extra_credit=_optional(m, "extra_credit", bool, False, mw),
             )
         )
     if len({m.name for m in metrics}) != len(metrics):
         raise SpecError(f"{where}: a metric is listed twice")
-    budget_raw = dict(data.get("budget", {}))
-    try:
-        budget = Budget(**budget_raw)
-    except TypeError as exc:
-        raise SpecError(f"{where}: [budget]: {exc}") from exc
-    if budget.epochs < 1 or budget.batch_size < 1 or budget.time_limit_s <= 0:
-        raise SpecError(f"{where}: [budget] epochs, batch_size and time_limit_s must be positive")
-    train_raw = dict(data.get("train", {}))
-    train = TrainSpec(
-        cells=tuple(train_raw.pop("cells", ())),
-        builder=train_raw.pop("builder", "build_model"),
+    budget_raw = _table(data, "budget", where)
+    bw = f"{where}: [budget]"
+    unknown = set(budget_raw) - {"epochs", "batch_size", "time_limit_s", "max_model_mb"}
+    if unknown:
+        raise SpecError(f"{bw}: unknown keys {sorted(unknown)}")
+    defaults = Budget()
+    budget = Budget(
+        epochs=_optional(budget_raw, "epochs", int, defaults.epochs, bw),
+        batch_size=_optional(budget_raw, "batch_size", int, defaults.batch_size, bw),
+        time_limit_s=_optional(budget_raw, "time_limit_s", float, defaults.time_limit_s, bw),
+        max_model_mb=_optional(budget_raw, "max_model_mb", float, defaults.max_model_mb, bw),
     )
-    if train_raw:
-        raise SpecError(f"{where}: [train]: unknown keys {sorted(train_raw)}")
+    if min(budget.epochs, budget.batch_size, budget.time_limit_s, budget.max_model_mb) <= 0:
+        raise SpecError(f"{bw}: epochs, batch_size, time_limit_s and max_model_mb must be positive")
+    train_raw = _table(data, "train", where)
+    tw = f"{where}: [train]"
+    unknown = set(train_raw) - {"cells", "builder"}
+    if unknown:
+        raise SpecError(f"{tw}: unknown keys {sorted(unknown)}")
+    cells = _optional(train_raw, "cells", list, [], tw)
+    if not all(isinstance(c, str) for c in cells):
+        raise SpecError(f"{tw}: cells must be a list of grade ids (strings)")
+    train = TrainSpec(cells=tuple(cells),
+                      builder=_optional(train_raw, "builder", str, "build_model", tw))
     if mode == "train" and not train.cells:
         raise SpecError(f"{where}: mode 'train' needs [train] cells = [...grade ids...]")
     seed = _require(data, "seed", int, where)
@@ -186,7 +211,7 @@ def parse_spec(data: dict[str, Any], where: str = "spec") -> GradingSpec:
         model_file=_require(data, "model_file", str, where),
         model_grade_id=_require(data, "model_grade_id", str, where),
         seed=seed,
-        reference_seed=data.get("reference_seed", seed),
+        reference_seed=_optional(data, "reference_seed", int, seed, where),
         metrics=tuple(metrics),
         budget=budget,
         train=train,
@@ -221,15 +246,21 @@ def load_reference_metrics(reference_dir: Path, spec: GradingSpec) -> ReferenceM
         raise ReferenceMissingError(
             f"no reference metrics at {path}; run `autograder train-reference {spec.assignment}`"
         )
-    data = json.loads(path.read_text(encoding="utf-8"))
-    ref = ReferenceMetrics(
-        reference=dict(data["reference"]),
-        baseline=dict(data["baseline"]),
-        data_fingerprint=data["data_fingerprint"],
-        version=data["version"],
-        extra={k: v for k, v in data.items() if k not in {"reference", "baseline",
-                                                          "data_fingerprint", "version"}},
-    )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        ref = ReferenceMetrics(
+            reference=dict(data["reference"]),
+            baseline={k: dict(v) for k, v in data["baseline"].items()},
+            data_fingerprint=data["data_fingerprint"],
+            version=data["version"],
+            extra={k: v for k, v in data.items() if k not in {"reference", "baseline",
+                                                              "data_fingerprint", "version"}},
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ReferenceMissingError(
+            f"{path} is corrupt or incomplete ({type(exc).__name__}: {exc}); "
+            f"run `autograder train-reference {spec.assignment}`"
+        ) from exc
     for m in spec.metrics:
         if m.name not in ref.reference or m.baseline not in ref.baseline.get(m.name, {}):
             raise ReferenceMissingError(

@@ -71,13 +71,13 @@ def fill_in(notebook_path: Path, answers: dict[str, str]) -> None:
 def run_notebook(notebook_path: Path, timeout: int = 600) -> None:
     """Run every cell as the student would (errors do not stop the run), and save outputs."""
     from nbclient import NotebookClient
-    from traitlets.config import Config
+
+    from ..nbgrader_plugins import KERNEL_ARGS
 
     nb = nbformat.read(notebook_path, as_version=4)
-    config = Config()
-    config.KernelManager.transport = "ipc"
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", allow_errors=True, config=config,
+        nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+        extra_arguments=KERNEL_ARGS,
         resources={"metadata": {"path": str(notebook_path.parent)}},
     )
     client.execute()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -26,17 +27,29 @@ def train_model_from_notebook(
         StudentCodeError: the student's code raised, or did not give a compiled Keras model.
         TimeLimitError: training exceeded ``spec.budget.time_limit_s``.
     """
+    import numpy as np
+
+    from ..data import load_dataset
+
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    for stale in workdir.iterdir():
+        if stale.is_file():
+            stale.unlink()
+    train = load_dataset(spec.dataset, "train")
+    train_file = workdir / "train.npz"
+    np.savez(train_file, x=train.x, y=train.y)
+    token = secrets.token_hex(16)
     job = {
         "cells": cell_sources(notebook, spec.train.cells),
         "builder": spec.train.builder,
-        "dataset": spec.dataset,
         "seed": spec.seed if seed is None else seed,
         "epochs": spec.budget.epochs,
         "batch_size": spec.budget.batch_size,
         "out": str(workdir / "trained.keras"),
         "status": str(workdir / "status.json"),
+        "train_file": str(train_file),
+        "token": token,
     }
     job_path = workdir / "job.json"
     job_path.write_text(json.dumps(job))
@@ -51,8 +64,7 @@ def train_model_from_notebook(
         raise TimeLimitError(
             f"training your model took longer than the limit of {spec.budget.time_limit_s:g} s"
         ) from None
-    status_path = workdir / "status.json"
-    status = json.loads(status_path.read_text()) if status_path.is_file() else None
+    status = _read_status(workdir / "status.json", token)
     if status and not status.get("ok"):
         raise StudentCodeError(
             f"retraining your model failed in {status['where']}: {status['message']}"
@@ -63,3 +75,14 @@ def train_model_from_notebook(
             f"retraining your model stopped with exit code {proc.returncode}: {tail[0][:300]}"
         )
     return Path(job["out"])
+
+
+def _read_status(path: Path, token: str) -> dict | None:
+    """The worker's status, or None when it is missing, unreadable or not the worker's own."""
+    try:
+        status = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(status, dict) or status.get("token") != token:
+        return None
+    return status

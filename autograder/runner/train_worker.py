@@ -1,8 +1,8 @@
 """Train mode, the child side: run a notebook's model code and train its model.
 
 Run as ``python -m autograder.runner.train_worker JOB.json`` in a scratch directory. The job names
-the code cells to run, the builder function they define, the dataset (training split only: the
-hidden split never enters this process), the seed and the budget. The trained model is saved to
+the code cells to run, the builder function they define, a file holding the training split (the
+grader never loads the hidden split here), the seed and the budget. The trained model is saved to
 ``job["out"]``; when student code fails, ``job["status"]`` receives a JSON description of why.
 """
 
@@ -14,13 +14,17 @@ import traceback
 from pathlib import Path
 
 
-def _fail(status: Path, kind: str, where: str, message: str) -> int:
-    status.write_text(json.dumps({"ok": False, "kind": kind, "where": where, "message": message}))
+def _write_status(job: dict, **fields) -> None:
+    # The token proves the status was written by this worker, not forged by student code.
+    Path(job["status"]).write_text(json.dumps({"token": job["token"], **fields}))
+
+
+def _fail(job: dict, kind: str, where: str, message: str) -> int:
+    _write_status(job, ok=False, kind=kind, where=where, message=message)
     return 3
 
 
 def run_job(job: dict) -> int:
-    status = Path(job["status"])
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -28,8 +32,12 @@ def run_job(job: dict) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from autograder.data import load_dataset
-
+    # The parent wrote the training split (only) to a file. Job and data files are deleted before
+    # student code runs. Student code shares this process, so the token is defence in depth, not a
+    # guarantee: isolating student code from the worker is the sandbox's job.
+    with np.load(job["train_file"]) as data:
+        x_train, y_train = data["x"], data["y"]
+    Path(job["train_file"]).unlink()
     keras.utils.set_random_seed(int(job["seed"]))
     tf.config.experimental.enable_op_determinism()
     namespace: dict = {"__name__": "__student__"}
@@ -37,30 +45,28 @@ def run_job(job: dict) -> int:
         try:
             exec(compile(source, f"<cell {gid}>", "exec"), namespace)
         except BaseException as exc:  # noqa: BLE001 - any failure of student code is a result
-            return _fail(status, "cell", gid, _describe(exc, f"<cell {gid}>"))
+            return _fail(job, "cell", gid, _describe(exc, f"<cell {gid}>"))
     builder = namespace.get(job["builder"])
     if not callable(builder):
-        return _fail(status, "builder", job["builder"],
+        return _fail(job, "builder", job["builder"],
                      f"the notebook does not define a function {job['builder']}()")
     try:
         model = builder()
     except BaseException as exc:  # noqa: BLE001
-        return _fail(status, "builder", job["builder"], _describe(exc, "<cell"))
+        return _fail(job, "builder", job["builder"], _describe(exc, "<cell"))
     if not isinstance(model, keras.Model):
-        return _fail(status, "builder", job["builder"],
+        return _fail(job, "builder", job["builder"],
                      f"{job['builder']}() returned {type(model).__name__}, not a Keras model")
     if getattr(model, "optimizer", None) is None or getattr(model, "loss", None) is None:
-        return _fail(status, "builder", job["builder"],
+        return _fail(job, "builder", job["builder"],
                      f"{job['builder']}() returned a model that is not compiled")
-    train = load_dataset(job["dataset"], "train")
     try:
-        model.fit(train.x, train.y, epochs=int(job["epochs"]), batch_size=int(job["batch_size"]),
+        model.fit(x_train, y_train, epochs=int(job["epochs"]), batch_size=int(job["batch_size"]),
                   verbose=0, shuffle=True)
     except BaseException as exc:  # noqa: BLE001
-        return _fail(status, "fit", job["builder"], _describe(exc, "<cell"))
+        return _fail(job, "fit", job["builder"], _describe(exc, "<cell"))
     model.save(job["out"])
-    status.write_text(json.dumps({"ok": True, "train_fingerprint": train.fingerprint,
-                                  "n_train": int(len(train)), "numpy": np.__version__}))
+    _write_status(job, ok=True, n_train=int(len(x_train)), numpy=np.__version__)
     return 0
 
 
@@ -77,7 +83,9 @@ def _describe(exc: BaseException, frame_prefix: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    job = json.loads(Path(argv[0]).read_text())
+    job_path = Path(argv[0])
+    job = json.loads(job_path.read_text())
+    job_path.unlink()
     return run_job(job)
 
 

@@ -1,0 +1,132 @@
+"""The whole flow on the four simulated students of the demo (slow: runs notebooks and trains).
+
+release -> fetch/fill in/run/submit through nbgrader's exchange -> collect -> autograde ->
+model scored vs reference -> gradebook -> report, in load mode; then train mode on the same course.
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import pytest
+
+from autograder.demo import run_demo
+from autograder.gradebook import read_grades
+from autograder.runner.grade import grade_assignment
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    outcome = run_demo(tmp_path_factory.mktemp("course") / "demo", ["digits"], log=print)
+    return outcome
+
+
+def _by_student(results):
+    return {r.student: r for r in results}
+
+
+def test_correct_solution_earns_full_marks(demo):
+    r = _by_student(demo.results["digits"])["correct"]
+    assert r.model_points >= 0.95 * r.max_model_points
+    # Every notebook test passes: TensorFlow's stderr log lines did not zero any test cell.
+    assert r.test_points == sum(p.max_points for p in r.parts if p.kind == "test") == 4
+    assert r.extra_credit > 0
+    assert all(p.reason == "" for p in r.parts if p.kind == "test")
+
+
+def test_weak_model_scores_strictly_between(demo):
+    r = _by_student(demo.results["digits"])["weak_model"]
+    assert 0 < r.model_points < r.max_model_points
+    accuracy = next(p for p in r.parts if p.metric == "accuracy")
+    assert accuracy.baseline < accuracy.value < accuracy.reference
+    assert "accuracy" in accuracy.reason and "reference" in accuracy.reason
+
+
+@pytest.mark.parametrize("student", ["cell_raises", "forgot_to_save"])
+def test_broken_submissions_get_zero_model_points_with_reasons(demo, student):
+    r = _by_student(demo.results["digits"])[student]
+    model = [p for p in r.parts if p.kind == "model"]
+    assert model and all(p.points == 0 and p.value is None for p in model)
+    assert all("digits_model.keras" in p.reason for p in model)
+
+
+def test_raising_cell_is_reported_and_other_parts_still_graded(demo):
+    r = _by_student(demo.results["digits"])["cell_raises"]
+    build = next(p for p in r.parts if p.name == "test_build_model")
+    assert build.points == 0 and "ValueError" in build.reason and "softmaks" in build.reason
+    # The student who forgot to save still gets the notebook test points: the batch went on.
+    forgot = _by_student(demo.results["digits"])["forgot_to_save"]
+    assert forgot.test_points == 4
+
+
+def test_every_result_records_how_it_was_made(demo):
+    for r in demo.results["digits"]:
+        assert r.device == "CPU" or r.device.startswith("GPU")
+        assert r.mode == "load"
+        assert r.data_fingerprint and r.reference_version and r.submitted_at
+        assert "keras" in r.versions and "nbgrader" in r.versions
+
+
+def test_gradebook_holds_every_score(demo):
+    course = demo.course
+    grades = read_grades(course.db_url, "digits")
+    for r in demo.results["digits"]:
+        mine = {g.cell: g for g in grades if g.student == r.student}
+        for p in r.parts:
+            if p.kind == "test":
+                assert mine[p.name].score == pytest.approx(p.points)
+        task = mine["model_quality"]
+        assert task.manual_score == pytest.approx(r.model_points, abs=1e-3)
+        assert task.extra_credit == pytest.approx(r.extra_credit, abs=1e-3)
+        assert sum(g.score for g in mine.values()) == pytest.approx(r.total, abs=1e-3)
+
+
+def test_nbgrader_export_shows_model_scores(demo, tmp_path):
+    out = tmp_path / "grades.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "export", "--to", str(out)],
+        cwd=demo.course.root, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = {row["student_id"]: row for row in csv.DictReader(out.open())}
+    for r in demo.results["digits"]:
+        assert float(rows[r.student]["raw_score"]) == pytest.approx(r.total, abs=1e-3)
+        assert float(rows[r.student]["max_score"]) == pytest.approx(r.max_total)
+
+
+def test_report_files_match_results(demo):
+    csv_path, html_path = demo.reports["digits"]
+    rows = {row["student"]: row for row in csv.DictReader(csv_path.open())}
+    assert set(rows) == {"correct", "weak_model", "cell_raises", "forgot_to_save"}
+    for r in demo.results["digits"]:
+        assert float(rows[r.student]["total"]) == pytest.approx(round(r.total, 2))
+        assert float(rows[r.student]["gradebook_total"]) == pytest.approx(round(r.total, 2))
+    page = html_path.read_text()
+    assert "<table" in page and "correct" in page and "digits_model.keras" in page
+
+
+def test_rerun_skips_finished_submissions(demo):
+    messages = []
+    again = grade_assignment(demo.course, "digits", log=messages.append)
+    assert len(again) == 4 and all("already graded" in m for m in messages)
+    assert {r.student: r.total for r in again} == {
+        r.student: r.total for r in demo.results["digits"]
+    }
+
+
+def test_train_mode_retrains_from_notebook_code(demo):
+    results = _by_student(grade_assignment(
+        demo.course, "digits", mode="train",
+        students=["correct", "cell_raises", "forgot_to_save"], log=print,
+    ))
+    for student in ("correct", "forgot_to_save"):
+        r = results[student]
+        assert r.mode == "train"
+        assert r.model_points >= 0.95 * r.max_model_points, r.parts
+    raised = [p for p in results["cell_raises"].parts if p.kind == "model"]
+    assert all(p.points == 0 for p in raised)
+    assert all("build_model" in p.reason and "ValueError" in p.reason for p in raised)

@@ -1,0 +1,339 @@
+"""Tests for autograder.spec: the committed digits spec, validation errors, reference metrics."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograder.errors import ReferenceMissingError, SpecError
+from autograder.spec import (
+    METRICS_FILE,
+    SPEC_FILE,
+    Budget,
+    GradingSpec,
+    MetricSpec,
+    TrainSpec,
+    load_reference_metrics,
+    load_spec,
+    parse_spec,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+DIGITS_REF = REPO / "reference_models" / "digits"
+
+VALID: dict = {
+    "assignment": "demo",
+    "notebook": "demo",
+    "task": "classifier",
+    "dataset": "digits",
+    "mode": "load",
+    "model_file": "model.keras",
+    "model_grade_id": "model_quality",
+    "seed": 7,
+    "metrics": [
+        {"name": "accuracy", "points": 5, "baseline": "majority_class"},
+        {"name": "top_2_accuracy", "points": 1, "baseline": "majority_class",
+         "extra_credit": True},
+    ],
+    "budget": {"epochs": 3, "batch_size": 32},
+    "train": {"cells": ["imports", "build_model"]},
+}
+
+VALID_TOML = """\
+assignment = "{name}"
+notebook = "{name}"
+task = "classifier"
+dataset = "digits"
+mode = "load"
+model_file = "model.keras"
+model_grade_id = "model_quality"
+seed = 1
+
+[[metrics]]
+name = "accuracy"
+points = 6
+baseline = "majority_class"
+"""
+
+
+def valid(**changes) -> dict:
+    data = copy.deepcopy(VALID)
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return data
+
+
+def spec_error(data: dict) -> str:
+    with pytest.raises(SpecError) as info:
+        parse_spec(data)
+    return str(info.value)
+
+
+# --- the committed digits spec ---------------------------------------------------------------
+
+
+def test_committed_digits_spec_loads(monkeypatch):
+    monkeypatch.chdir(REPO)
+    spec = load_spec(Path("reference_models/digits"))
+    assert isinstance(spec, GradingSpec)
+    assert spec.assignment == "digits"
+    assert spec.notebook == "digits"
+    assert spec.task == "classifier"
+    assert spec.dataset == "digits"
+    assert spec.mode == "load"
+    assert spec.model_file == "digits_model.keras"
+    assert spec.model_grade_id == "model_quality"
+    assert spec.seed == 1234
+    assert spec.reference_seed == 1234
+    assert spec.budget == Budget(epochs=8, batch_size=64, time_limit_s=300.0, max_model_mb=20)
+    assert spec.train == TrainSpec(cells=("imports", "build_model"), builder="build_model")
+    assert spec.metrics == (
+        MetricSpec("accuracy", 6.0, "majority_class", extra_credit=False),
+        MetricSpec("top_2_accuracy", 1.0, "majority_class", extra_credit=True),
+    )
+    assert spec.max_model_points == 6.0
+
+
+def test_parse_valid_spec_defaults():
+    data = valid(budget=None, train=None)
+    spec = parse_spec(data)
+    assert spec.budget == Budget()
+    assert spec.train == TrainSpec()
+    assert spec.reference_seed == spec.seed == 7
+    assert all(isinstance(m.points, float) for m in spec.metrics)
+    assert spec.max_model_points == 5.0
+
+
+def test_with_mode():
+    spec = parse_spec(valid())
+    trained = spec.with_mode("train")
+    assert trained.mode == "train"
+    assert spec.mode == "load"  # the original is unchanged (frozen)
+    assert trained.metrics == spec.metrics and trained.train == spec.train
+    with pytest.raises(SpecError, match="bogus"):
+        spec.with_mode("bogus")
+
+
+# --- parse_spec errors ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["assignment", "notebook", "task", "dataset", "mode",
+                                 "model_file", "model_grade_id", "seed"])
+def test_missing_required_key(key):
+    msg = spec_error(valid(**{key: None}))
+    assert "missing required key" in msg and repr(key) in msg
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"budget": {"epochs": "3"}},
+        {"budget": {"epochs": 2.5}},
+        {"budget": {"max_model_mb": -1}},
+        {"budget": [1]},
+        {"train": {"cells": "imports"}},
+        {"reference_seed": "x"},
+        {"metrics": [1]},
+        {"metrics": [{"name": "accuracy", "points": 1, "baseline": "majority_class",
+                      "extra_credit": "no"}]},
+    ],
+    ids=["epochs-str", "epochs-float", "model-mb-negative", "budget-not-table", "cells-str",
+         "reference-seed-str", "metric-not-table", "extra-credit-str"],
+)
+def test_malformed_tables_raise_spec_error(changes):
+    spec_error(valid(**changes))
+
+
+def test_missing_metrics():
+    assert "[[metrics]]" in spec_error(valid(metrics=None))
+    assert "[[metrics]]" in spec_error(valid(metrics=[]))
+
+
+def test_missing_metric_key():
+    msg = spec_error(valid(metrics=[{"name": "accuracy", "points": 1}]))
+    assert "metrics[0]" in msg and "'baseline'" in msg
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [("seed", "7", "int"), ("seed", 1.5, "int"), ("seed", True, "int"),
+     ("assignment", 3, "str"), ("mode", 1, "str")],
+)
+def test_wrong_type(key, value, expected):
+    msg = spec_error(valid(**{key: value}))
+    assert repr(key) in msg and f"must be {expected}" in msg
+
+
+def test_wrong_metric_points_type():
+    msg = spec_error(valid(metrics=[{"name": "accuracy", "points": "6",
+                                     "baseline": "majority_class"}]))
+    assert "'points'" in msg and "must be float" in msg
+
+
+def test_bad_mode():
+    msg = spec_error(valid(mode="predict"))
+    assert "mode" in msg and "'predict'" in msg and "load" in msg and "train" in msg
+
+
+def test_unknown_metric():
+    msg = spec_error(valid(metrics=[{"name": "f1", "points": 1, "baseline": "majority_class"}]))
+    assert "unknown metric 'f1'" in msg and "accuracy" in msg
+
+
+def test_negative_points():
+    msg = spec_error(valid(metrics=[{"name": "accuracy", "points": -1,
+                                     "baseline": "majority_class"}]))
+    assert "points must be >= 0" in msg and "metrics[0]" in msg
+
+
+def test_duplicate_metric():
+    m = {"name": "accuracy", "points": 1, "baseline": "majority_class"}
+    assert "listed twice" in spec_error(valid(metrics=[m, dict(m)]))
+
+
+def test_unknown_top_level_key():
+    msg = spec_error(valid(epochs=3))
+    assert "unknown keys" in msg and "'epochs'" in msg
+
+
+def test_unknown_budget_key():
+    msg = spec_error(valid(budget={"epochs": 2, "gpus": 4}))
+    assert "[budget]" in msg and "gpus" in msg
+
+
+def test_unknown_train_key():
+    msg = spec_error(valid(train={"cells": ["a"], "fit": "x"}))
+    assert "[train]" in msg and "'fit'" in msg
+
+
+@pytest.mark.parametrize("train", [None, {}, {"cells": []}])
+def test_train_mode_without_cells(train):
+    msg = spec_error(valid(mode="train", train=train))
+    assert "mode 'train'" in msg and "cells" in msg
+
+
+def test_train_mode_with_cells_parses():
+    assert parse_spec(valid(mode="train")).mode == "train"
+
+
+@pytest.mark.parametrize("budget", [{"epochs": 0}, {"epochs": -2}, {"batch_size": 0},
+                                    {"time_limit_s": 0}])
+def test_non_positive_budget(budget):
+    assert "must be positive" in spec_error(valid(budget=budget))
+
+
+def test_where_prefixes_messages():
+    with pytest.raises(SpecError, match=r"^my\.toml: "):
+        parse_spec(valid(seed="x"), where="my.toml")
+    with pytest.raises(SpecError, match=r"^my\.toml: metrics\[0\]: "):
+        parse_spec(valid(metrics=[{"name": "nope"}]), where="my.toml")
+
+
+def test_bad_mode_message_names_where():
+    with pytest.raises(SpecError, match=r"^my\.toml: "):
+        parse_spec(valid(mode="x"), where="my.toml")
+
+
+# --- load_spec --------------------------------------------------------------------------------
+
+
+def test_assignment_must_match_folder(tmp_path):
+    folder = tmp_path / "other"
+    folder.mkdir()
+    (folder / SPEC_FILE).write_text(VALID_TOML.format(name="digits"), encoding="utf-8")
+    with pytest.raises(SpecError) as info:
+        load_spec(folder)
+    msg = str(info.value)
+    assert "'digits'" in msg and "'other'" in msg and "does not match" in msg
+
+
+def test_load_spec_from_tmp(tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / SPEC_FILE).write_text(VALID_TOML.format(name="mine"), encoding="utf-8")
+    spec = load_spec(folder)
+    assert spec.assignment == "mine" and spec.metrics[0].points == 6.0
+
+
+def test_invalid_toml(tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / SPEC_FILE).write_text('assignment = "mine\nseed = [', encoding="utf-8")
+    with pytest.raises(SpecError, match="not valid TOML"):
+        load_spec(folder)
+
+
+def test_invalid_spec_names_file(tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    text = VALID_TOML.format(name="mine").replace("seed = 1", 'seed = "1"')
+    (folder / SPEC_FILE).write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError, match=r"spec\.toml"):
+        load_spec(folder)
+
+
+def test_missing_spec_file(tmp_path):
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path / "nothing")
+    assert "spec.toml" in str(info.value)
+
+
+# --- load_reference_metrics -------------------------------------------------------------------
+
+
+def test_committed_metrics_load():
+    spec = load_spec(DIGITS_REF)
+    ref = load_reference_metrics(DIGITS_REF, spec)
+    assert ref.data_fingerprint and ref.version
+    for m in spec.metrics:
+        reference = ref.reference[m.name]
+        baseline = ref.baseline_value(m)
+        assert 0.0 <= baseline < reference <= 1.0, (m.name, baseline, reference)
+    # Keys that are not part of the typed record land in ``extra``.
+    assert ref.extra["assignment"] == "digits"
+    assert "reference" not in ref.extra
+
+
+def _copy_reference(tmp_path: Path) -> Path:
+    dest = tmp_path / "digits"
+    dest.mkdir()
+    for name in (SPEC_FILE, METRICS_FILE):
+        shutil.copy(DIGITS_REF / name, dest / name)
+    return dest
+
+
+def test_metrics_missing_a_metric(tmp_path):
+    dest = _copy_reference(tmp_path)
+    data = json.loads((dest / METRICS_FILE).read_text(encoding="utf-8"))
+    del data["reference"]["top_2_accuracy"]
+    (dest / METRICS_FILE).write_text(json.dumps(data), encoding="utf-8")
+    spec = load_spec(dest)
+    with pytest.raises(ReferenceMissingError) as info:
+        load_reference_metrics(dest, spec)
+    msg = str(info.value)
+    assert "top_2_accuracy" in msg and "autograder train-reference digits" in msg
+
+
+def test_metrics_missing_a_baseline(tmp_path):
+    dest = _copy_reference(tmp_path)
+    data = json.loads((dest / METRICS_FILE).read_text(encoding="utf-8"))
+    data["baseline"]["accuracy"] = {}
+    (dest / METRICS_FILE).write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ReferenceMissingError, match="autograder train-reference"):
+        load_reference_metrics(dest, load_spec(dest))
+
+
+def test_metrics_file_missing(tmp_path):
+    dest = _copy_reference(tmp_path)
+    (dest / METRICS_FILE).unlink()
+    with pytest.raises(ReferenceMissingError) as info:
+        load_reference_metrics(dest, load_spec(dest))
+    assert "metrics.json" in str(info.value)
+    assert "autograder train-reference digits" in str(info.value)
