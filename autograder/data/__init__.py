@@ -7,6 +7,7 @@ folder) and a hidden ``test`` split that only the grader loads.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import zipfile
 from collections.abc import Callable
@@ -61,6 +62,12 @@ def register(name: str, student_files: StudentFiles | None = None) -> Callable[[
     return deco
 
 
+def _import_dataset(name: str) -> None:
+    """Datasets live in ``autograder/data/<name>.py`` and register themselves on import."""
+    if name not in _LOADERS and (Path(__file__).parent / f"{name}.py").is_file():
+        importlib.import_module(f"{__name__}.{name}")
+
+
 def write_npz(path: Path, **arrays: np.ndarray) -> None:
     """A compressed ``.npz`` whose bytes depend only on the arrays (fixed zip timestamps)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,8 +84,7 @@ def write_npz(path: Path, **arrays: np.ndarray) -> None:
 
 def write_student_files(name: str, dest: Path) -> list[Path]:
     """Write the training split of dataset ``name`` into ``dest`` for students."""
-    from . import digits  # noqa: F401  (registers loaders)
-
+    _import_dataset(name)
     if name not in _STUDENT_FILES:
         raise AutograderError(f"dataset {name!r} has no student files; known: {sorted(_STUDENT_FILES)}")
     return _STUDENT_FILES[name](Path(dest))
@@ -92,8 +98,7 @@ def load_dataset(name: str, split: str, source: str = "offline") -> Split:
         split: ``train`` (students' data) or ``test`` (hidden, grader only).
         source: ``offline`` (data shipped in packages, the default) or ``online`` (downloads).
     """
-    from . import digits  # noqa: F401  (registers loaders)
-
+    _import_dataset(name)
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if source not in ("offline", "online"):

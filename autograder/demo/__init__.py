@@ -18,7 +18,7 @@ from pathlib import Path
 from ..course import Course
 from ..errors import AutograderError
 from ..results import SubmissionResult
-from .students import STUDENTS, SimulatedStudent
+from .students import SimulatedStudent, demo_assignments, students_of
 
 MARKER = ".autograder-demo"
 COURSE_ID = "dl-course"
@@ -112,16 +112,16 @@ def run_demo(
     from ..runner.grade import grade_assignment
 
     start = time.perf_counter()
-    assignments = assignments or sorted(STUDENTS)
-    unknown = [a for a in assignments if a not in STUDENTS]
+    assignments = assignments or demo_assignments()
+    unknown = [a for a in assignments if a not in demo_assignments()]
     if unknown:
-        raise AutograderError(f"no demo for {unknown}; demos exist for {sorted(STUDENTS)}")
+        raise AutograderError(f"no demo for {unknown}; demos exist for {demo_assignments()}")
     course = prepare_course(course_dir, assignments)
     log(f"Demo course in {course.root}")
     api = course.nbgrader_api()
     results, reports = {}, {}
     for a in assignments:
-        students = STUDENTS[a]
+        students = students_of(a)
         for s in students:
             api.gradebook.update_or_create_student(s.student_id)
         _check(api.generate_assignment(a, force=True, create=True), f"generate_assignment {a}")

@@ -59,11 +59,16 @@ def gradebook_totals(course: Course, assignment: str) -> dict[str, float]:
     return totals
 
 
-def terminal_table(frame: pd.DataFrame) -> str:
-    cols = [c for c in ("student", "total", "max_total", "tests", "model", "extra_credit",
-                        "value:accuracy", "failures") if c in frame.columns]
-    with pd.option_context("display.max_colwidth", 70, "display.width", 200):
-        return frame[cols].to_string(index=False)
+def terminal_table(frame: pd.DataFrame, width: int = 60) -> str:
+    """A compact score table for the terminal (the first failure of each student, shortened)."""
+    if frame.empty:
+        return "(no results)"
+    cols = ["student", "total", "max_total", "tests", "model", "extra_credit"]
+    cols += [c for c in frame.columns if c.startswith("value:")]
+    view = frame[cols].copy()
+    first = frame["failures"].fillna("").map(lambda f: f.split("; ")[0] if f else "")
+    view["first failure"] = first.map(lambda f: f if len(f) <= width else f[: width - 3] + "...")
+    return view.to_string(index=False)
 
 
 def _html_page(assignment: str, frame: pd.DataFrame, results: list[SubmissionResult]) -> str:

@@ -6,6 +6,8 @@ builds the outputs of a trivial baseline (which the same metrics then measure).
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -28,12 +30,20 @@ class Task(Protocol):
     def baseline_outputs(self, kind: str, train: Split, test: Split) -> np.ndarray:
         """Outputs of the trivial baseline ``kind`` (0 points), built from the training split."""
 
+    # Optional: ``run_model(model, test) -> outputs`` replaces the default single ``predict`` call
+    # (e.g. an autoencoder task calls the encoder and the decoder separately). It must raise
+    # autograder.errors.SubmissionError subclasses for problems of the student's model; see
+    # autograder.models.predict for the shape and NaN checks to reuse.
+
+
+def known_tasks() -> list[str]:
+    folder = Path(__file__).parent
+    return sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
+
 
 def get_task(name: str) -> Task:
-    from .classifier import ClassifierTask
-
-    tasks: dict[str, Task] = {"classifier": ClassifierTask()}
-    try:
-        return tasks[name]
-    except KeyError:
-        raise SpecError(f"unknown task {name!r}; known tasks: {sorted(tasks)}") from None
+    """The task of module ``autograder/tasks/<name>.py`` (its module-level ``TASK``)."""
+    if name not in known_tasks():
+        raise SpecError(f"unknown task {name!r}; known tasks: {known_tasks()}")
+    module = importlib.import_module(f"{__name__}.{name}")
+    return module.TASK

@@ -35,3 +35,6 @@ class ClassifierTask:
         else:
             raise SpecError(f"unknown classifier baseline {kind!r}; use majority_class or uniform")
         return np.tile(scores, (len(test), 1))
+
+
+TASK = ClassifierTask()

@@ -6,15 +6,7 @@ notebook whose cell raises, and one that forgets to save its model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class SimulatedStudent:
-    student_id: str
-    description: str
-    answers: dict[str, str]  # grade id of a solution cell -> the code the student writes there
-
+from . import SimulatedStudent
 
 _NEXT_LIKELY = '''
 def next_likely(model, x):
@@ -44,7 +36,7 @@ model.fit(x_train, y_train, epochs=10, batch_size=64, validation_data=(x_val, y_
 model.save("digits_model.keras")
 '''
 
-DIGITS_STUDENTS: tuple[SimulatedStudent, ...] = (
+STUDENTS: tuple[SimulatedStudent, ...] = (
     SimulatedStudent(
         "correct",
         "a correct solution: trains a good model and saves it",
@@ -104,5 +96,3 @@ def build_model():
         },
     ),
 )
-
-STUDENTS = {"digits": DIGITS_STUDENTS}
