@@ -28,7 +28,10 @@ def cmd_demo(args) -> int:
     from .demo import run_demo
     from .reports import results_frame, terminal_table
 
-    outcome = run_demo(Path(args.course_dir), args.assignment or None, mode=args.mode)
+    from .demo.students import demo_assignments
+
+    chosen = demo_assignments() if args.all else (args.assignment or ["digits"])
+    outcome = run_demo(Path(args.course_dir), chosen, mode=args.mode)
     for a, results in outcome.results.items():
         print(f"\n{a} ({results[0].mode} mode)" if results else f"\n{a}")
         print(terminal_table(results_frame(results)))
@@ -111,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run a whole course cycle with simulated students")
     p.set_defaults(func=cmd_demo)
-    p.add_argument("assignment", nargs="*", help="assignments to demo (default: all with a demo)")
+    p.add_argument("assignment", nargs="*", help="assignments to demo (default: digits)")
+    p.add_argument("--all", action="store_true", help="demo every assignment that has a demo")
     p.add_argument("--course-dir", default="demo-course", help="where to build the demo course")
     p.add_argument("--mode", choices=["load", "train"], help="override the spec's grading mode")
 
