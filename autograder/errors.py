@@ -59,5 +59,9 @@ class TimeLimitError(SubmissionError):
     code = "timeout"
 
 
+class ResourceLimitError(SubmissionError):
+    code = "resource_limit"
+
+
 class NotebookError(SubmissionError):
     code = "notebook_error"

@@ -77,6 +77,13 @@ class StripFrameworkLogs(NbGraderPreprocessor):
         return cell, resources
 
 
+def hidden_data_paths() -> list:
+    """Files that hold hidden test data and must be masked inside sandboxes."""
+    from autograder.data import hidden_sources
+
+    return hidden_sources()
+
+
 def configure(c) -> None:
     """Apply the autograder's nbgrader settings to config ``c`` (call from nbgrader_config.py)."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
@@ -105,3 +112,8 @@ def configure(c) -> None:
     c.Execute.timeout = 600
     # ipykernel logs a security notice about local TCP at every start; it says nothing to graders.
     c.Execute.extra_arguments = KERNEL_ARGS
+    # Student code runs only in sandboxed kernels (namespaces, no network, resource limits).
+    from autograder.runner.kernel import SandboxedKernelManager
+
+    c.Execute.kernel_manager_class = SandboxedKernelManager
+    c.SandboxedKernelManager.hidden_paths = [str(p) for p in hidden_data_paths()]

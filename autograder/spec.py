@@ -7,6 +7,7 @@ is declarative: adding an assignment means a notebook, a spec and a reference, n
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tomllib
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ReferenceMissingError, SpecError
+from .runner.sandbox import Limits
 
 MODES = ("load", "train")
 SPEC_FILE = "spec.toml"
@@ -78,6 +80,7 @@ class GradingSpec:
     budget: Budget = field(default_factory=Budget)
     train: TrainSpec = field(default_factory=TrainSpec)
     reference_seed: int | None = None
+    limits: Limits = field(default_factory=Limits)
 
     def with_mode(self, mode: str) -> GradingSpec:
         """A copy graded in ``mode`` (``load`` or ``train``)."""
@@ -106,8 +109,6 @@ class ReferenceMetrics:
 
 
 def _replace(obj: Any, **changes: Any) -> Any:
-    import dataclasses
-
     return dataclasses.replace(obj, **changes)
 
 
@@ -142,7 +143,7 @@ def parse_spec(data: dict[str, Any], where: str = "spec") -> GradingSpec:
     """Build a :class:`GradingSpec` from a parsed TOML table, validating every field."""
     known = {
         "assignment", "notebook", "task", "dataset", "mode", "model_file", "model_grade_id",
-        "seed", "reference_seed", "metrics", "budget", "train",
+        "seed", "reference_seed", "metrics", "budget", "train", "limits",
     }
     unknown = set(data) - known
     if unknown:
@@ -201,6 +202,20 @@ def parse_spec(data: dict[str, Any], where: str = "spec") -> GradingSpec:
                       builder=_optional(train_raw, "builder", str, "build_model", tw))
     if mode == "train" and not train.cells:
         raise SpecError(f"{where}: mode 'train' needs [train] cells = [...grade ids...]")
+    limits_raw = _table(data, "limits", where)
+    lw = f"{where}: [limits]"
+    lim_fields = {f.name: f.type for f in dataclasses.fields(Limits)}
+    unknown = set(limits_raw) - set(lim_fields)
+    if unknown:
+        raise SpecError(f"{lw}: unknown keys {sorted(unknown)}; known: {sorted(lim_fields)}")
+    defaults_lim = Limits()
+    lim_values = {}
+    for name in lim_fields:
+        kind = float if isinstance(getattr(defaults_lim, name), float) else int
+        value = _optional(limits_raw, name, kind, getattr(defaults_lim, name), lw)
+        if value <= 0:
+            raise SpecError(f"{lw}: {name} must be positive")
+        lim_values[name] = value
     seed = _require(data, "seed", int, where)
     return GradingSpec(
         assignment=_require(data, "assignment", str, where),
@@ -215,6 +230,7 @@ def parse_spec(data: dict[str, Any], where: str = "spec") -> GradingSpec:
         metrics=tuple(metrics),
         budget=budget,
         train=train,
+        limits=Limits(**lim_values),
     )
 
 

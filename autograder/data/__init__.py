@@ -62,6 +62,26 @@ def register(name: str, student_files: StudentFiles | None = None) -> Callable[[
     return deco
 
 
+def hidden_sources() -> list[Path]:
+    """Every file from which a dataset's hidden split can be read (masked inside sandboxes).
+
+    A dataset module lists them in a function ``hidden_files() -> list[Path]``.
+    """
+    out: list[Path] = []
+    for module_path in sorted(Path(__file__).parent.glob("*.py")):
+        if module_path.stem.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{module_path.stem}")
+        finder = getattr(module, "hidden_files", None)
+        if finder is None:
+            continue
+        try:
+            out.extend(Path(p) for p in finder())
+        except AutograderError:
+            continue
+    return out
+
+
 def _import_dataset(name: str) -> None:
     """Datasets live in ``autograder/data/<name>.py`` and register themselves on import."""
     if name not in _LOADERS and (Path(__file__).parent / f"{name}.py").is_file():

@@ -94,12 +94,30 @@ def autograde_notebook(ctx: GradingContext, student: str, api) -> str:
     notebook = ctx.course.submitted_dir(ctx.spec.assignment, student) / f"{ctx.spec.notebook}.ipynb"
     if not notebook.is_file():
         return f"the notebook '{notebook.name}' is missing from the submission"
+    from .kernel import violation_for
+
     outcome = api.autograde(ctx.spec.assignment, student, force=True, create=True)
+    violation = violation_for(ctx.course.autograded_dir(ctx.spec.assignment, student))
+    if violation:
+        return f"the notebook was stopped: {violation}"
     if outcome.get("success"):
         return ""
     log = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
     detail = next((ln for ln in reversed(log) if ln.strip()), "unknown error")
     return f"nbgrader could not autograde the notebook: {detail.strip()[:300]}"
+
+
+def kernel_overrides(spec: GradingSpec) -> dict[str, object]:
+    """nbgrader settings that apply the spec's sandbox limits to every notebook kernel."""
+    lim = spec.limits
+    return {
+        "SandboxedKernelManager.wall_s": lim.wall_s,
+        "SandboxedKernelManager.cpu_s": lim.cpu_s,
+        "SandboxedKernelManager.memory_mb": lim.memory_mb,
+        "SandboxedKernelManager.processes": lim.processes,
+        "SandboxedKernelManager.file_size_mb": lim.file_size_mb,
+        "SandboxedKernelManager.disk_mb": lim.disk_mb,
+    }
 
 
 def measure_submission(ctx: GradingContext, student: str) -> Measurement:
@@ -171,7 +189,7 @@ def grade_assignment(
     """Grade every collected submission of ``assignment`` (or only ``students``)."""
     ctx = GradingContext.load(course, assignment, mode)
     todo = students or course.submitted_students(assignment)
-    api = course.nbgrader_api()
+    api = course.nbgrader_api(**kernel_overrides(ctx.spec))
     results = []
     for i, student in enumerate(todo, 1):
         if not force and is_done(ctx, student):

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
 import secrets
-import subprocess
 import sys
 from pathlib import Path
 
-from ..errors import StudentCodeError, TimeLimitError
+from ..errors import ResourceLimitError, StudentCodeError, TimeLimitError
 from ..notebook import cell_sources
 from ..spec import GradingSpec
+from .sandbox import Sandbox, run_sandboxed
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def grader_only_paths() -> tuple[Path, ...]:
+    """What sandboxed code must not read even where it can read the package and the venv."""
+    from ..data import hidden_sources
+
+    return (*hidden_sources(), PACKAGE_DIR / "demo" / "students")
 
 
 def train_model_from_notebook(
@@ -26,6 +35,7 @@ def train_model_from_notebook(
         NotebookError: a model cell is missing or the notebook is unreadable.
         StudentCodeError: the student's code raised, or did not give a compiled Keras model.
         TimeLimitError: training exceeded ``spec.budget.time_limit_s``.
+        ResourceLimitError: training exceeded a memory, disk or CPU limit of ``spec.limits``.
     """
     import numpy as np
 
@@ -53,26 +63,27 @@ def train_model_from_notebook(
     }
     job_path = workdir / "job.json"
     job_path.write_text(json.dumps(job))
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0")
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "autograder.runner.train_worker", str(job_path)],
-            cwd=workdir, env=env, capture_output=True, text=True,
-            timeout=spec.budget.time_limit_s,
-        )
-    except subprocess.TimeoutExpired:
-        raise TimeLimitError(
-            f"training your model took longer than the limit of {spec.budget.time_limit_s:g} s"
-        ) from None
+    limits = dataclasses.replace(spec.limits, wall_s=spec.budget.time_limit_s)
+    box = Sandbox(scratch=workdir, readonly=(PACKAGE_DIR,), hidden=grader_only_paths(),
+                  limits=limits)
+    outcome = run_sandboxed(
+        [sys.executable, "-m", "autograder.runner.train_worker", str(job_path)], box
+    )
+    if outcome.violation:
+        if outcome.violation.startswith("time limit"):
+            raise TimeLimitError(
+                f"training your model took longer than the limit of {limits.wall_s:g} s"
+            )
+        raise ResourceLimitError(f"training your model was stopped: {outcome.violation}")
     status = _read_status(workdir / "status.json", token)
     if status and not status.get("ok"):
         raise StudentCodeError(
             f"retraining your model failed in {status['where']}: {status['message']}"
         )
-    if proc.returncode != 0 or not status:
-        tail = (proc.stderr or "").strip().splitlines()[-1:] or ["no output"]
+    if outcome.returncode != 0 or not status:
+        tail = (outcome.stderr or "").strip().splitlines()[-1:] or ["no output"]
         raise StudentCodeError(
-            f"retraining your model stopped with exit code {proc.returncode}: {tail[0][:300]}"
+            f"retraining your model stopped with exit code {outcome.returncode}: {tail[0][:300]}"
         )
     return Path(job["out"])
 

@@ -1,0 +1,355 @@
+"""Isolated execution of untrusted code: Linux namespaces (bubblewrap) and resource limits.
+
+Every process that runs student code (a notebook kernel, a train-mode training run) is started by
+:func:`sandbox_command`, which wraps its command line:
+
+* ``prlimit`` sets CPU time, file size, process count and address-space limits;
+* ``bwrap`` gives it new PID, network, IPC and UTS namespaces (no network at all: only a private
+  loopback), and a filesystem made of read-only system folders, the Python installation, and one
+  writable scratch folder. Nothing else of the grading host exists inside: not the course
+  directory, not the gradebook, not other students' submissions, not the reference models.
+  Paths listed in ``hidden`` (e.g. the package file holding the hidden test split) are masked;
+* ``setpriv`` drops to an unprivileged user with no capabilities when the grader runs as root.
+
+A :class:`Watchdog` in the grader enforces what rlimits cannot: wall time, resident memory of the
+whole process tree, and the size of the scratch folder. It records *why* it killed, so the student
+reads "memory limit of 2048 MB exceeded" instead of "the kernel died".
+
+Without bubblewrap (``isolation_mode() == "none"``) code still runs with limits and the watchdog,
+but without namespaces; results record which isolation they ran under.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+NOBODY = 65534
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sandboxed run (configurable per assignment in ``[limits]``)."""
+
+    wall_s: float = 600.0
+    cpu_s: float = 1800.0
+    memory_mb: int = 4096
+    processes: int = 512
+    file_size_mb: int = 256
+    disk_mb: int = 1024
+    output_kb: int = 2048
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Where sandboxed code may read and write.
+
+    Attributes:
+        scratch: the working folder, writable (mounted at the same path inside).
+        writable: other writable folders (e.g. a kernel's socket folder).
+        readonly: extra folders visible read-only (the Python installation is always visible).
+        hidden: files or folders masked inside visible trees.
+        limits: resource limits.
+        uid: the unprivileged user the code runs as when the grader is root.
+    """
+
+    scratch: Path
+    writable: tuple[Path, ...] = ()
+    readonly: tuple[Path, ...] = ()
+    hidden: tuple[Path, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+    uid: int = NOBODY
+
+
+def isolation_mode() -> str:
+    """``"bwrap"`` when bubblewrap works here, else ``"none"`` (limits and watchdog only)."""
+    if os.environ.get("AUTOGRADER_ISOLATION") == "none":
+        return "none"
+    return "bwrap" if _bwrap_works() else "none"
+
+
+_BWRAP_OK: bool | None = None
+
+
+def _bwrap_works() -> bool:
+    global _BWRAP_OK
+    if _BWRAP_OK is None:
+        exe = shutil.which("bwrap")
+        if not exe:
+            _BWRAP_OK = False
+        else:
+            proc = subprocess.run(
+                [exe, "--unshare-net", "--unshare-pid", "--die-with-parent", "--ro-bind", "/", "/",
+                 "--dev", "/dev", "--proc", "/proc", "true"],
+                capture_output=True, timeout=30,
+            )
+            _BWRAP_OK = proc.returncode == 0
+    return _BWRAP_OK
+
+
+def python_roots() -> list[Path]:
+    """Folders the Python interpreter and its packages live in (read-only inside)."""
+    roots = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
+    exe = Path(sys.executable)
+    roots.add(exe.parent)
+    roots.add(exe.resolve().parent.parent)
+    return sorted(roots, key=lambda p: len(p.parts))
+
+
+def _minimal(paths: Iterable[Path]) -> list[Path]:
+    """Drop paths already contained in another path of the list."""
+    out: list[Path] = []
+    for p in sorted({Path(p).resolve() if Path(p).exists() else Path(p) for p in paths},
+                    key=lambda p: len(p.parts)):
+        if not any(p == q or q in p.parents for q in out):
+            out.append(p)
+    return out
+
+
+def _parents_first(paths: Iterable[Path]) -> list[str]:
+    """``--dir`` arguments (mode 0755) for every missing parent of the mount points.
+
+    bubblewrap creates missing parents with mode 0700, which an unprivileged user cannot enter.
+    """
+    args: list[str] = []
+    seen: set[Path] = set()
+    for p in paths:
+        for parent in reversed(p.parents):
+            if parent == Path("/") or parent in seen:
+                continue
+            if any(str(parent) == d or str(parent).startswith(d + "/") for d in SYSTEM_DIRS):
+                continue
+            seen.add(parent)
+            args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def sandbox_command(argv: list[str], box: Sandbox, env: dict[str, str]) -> list[str]:
+    """The full command line that runs ``argv`` inside ``box`` with ``env`` only."""
+    lim = box.limits
+    mem_bytes = max(lim.memory_mb, 1) * 2**20
+    # Address space is a coarse second line behind the watchdog's RSS check: TensorFlow reserves
+    # far more virtual memory than it uses, so the cap is generous.
+    address_space = max(8 * mem_bytes, 32 * 2**30)
+    prlimit = [
+        "prlimit",
+        # Soft limit sends SIGXCPU (a recognisable death); the hard limit, a little later, SIGKILL.
+    f"--cpu={int(lim.cpu_s)}:{int(lim.cpu_s) + 5}",
+        f"--fsize={lim.file_size_mb * 2**20}",
+        f"--as={address_space}",
+        "--core=0",
+    ]
+    if os.geteuid() == 0:
+        # RLIMIT_NPROC counts the processes of the (unprivileged) user the code runs as.
+        prlimit.append(f"--nproc={lim.processes}")
+    prlimit.append("--")
+    if isolation_mode() == "none":
+        return prlimit + argv
+    readonly = _minimal([*python_roots(), *box.readonly])
+    scratch = Path(box.scratch).resolve()
+    cmd = [
+        shutil.which("bwrap") or "bwrap",
+        "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+        "--die-with-parent", "--new-session", "--hostname", "sandbox",
+    ]
+    for d in SYSTEM_DIRS:
+        if Path(d).exists():
+            cmd += ["--ro-bind", d, d]
+    cmd += ["--dev", "/dev", "--proc", "/proc"]
+    cmd += ["--perms", "1777", "--size", str(64 * 2**20), "--tmpfs", "/dev/shm"]
+    cmd += ["--perms", "1777", "--size", str(lim.disk_mb * 2**20), "--tmpfs", "/tmp"]
+    writable = [Path(w).resolve() for w in box.writable]
+    cmd += _parents_first([*readonly, scratch, *writable])
+    for p in readonly:
+        cmd += ["--ro-bind", str(p), str(p)]
+    for h in box.hidden:
+        h = Path(h)
+        if h.is_dir():
+            cmd += ["--tmpfs", str(h)]
+        elif h.exists():
+            cmd += ["--ro-bind", "/dev/null", str(h)]
+    for w in writable:
+        cmd += ["--bind", str(w), str(w)]
+    cmd += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch), "--clearenv"]
+    for key, value in env.items():
+        cmd += ["--setenv", key, value]
+    if os.geteuid() == 0:
+        cmd += ["setpriv", f"--reuid={box.uid}", f"--regid={box.uid}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--"]
+    return prlimit + cmd + argv
+
+
+def prepare_scratch(box: Sandbox) -> None:
+    """Make the scratch and writable folders writable by the sandbox user."""
+    for folder in (Path(box.scratch), *map(Path, box.writable)):
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0 and isolation_mode() == "bwrap":
+            for root, dirs, files in os.walk(folder):
+                os.chown(root, box.uid, box.uid)
+                for name in dirs + files:
+                    os.lchown(os.path.join(root, name), box.uid, box.uid)
+
+
+def base_env(box: Sandbox) -> dict[str, str]:
+    """The environment sandboxed code sees: nothing of the grader's own."""
+    return {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONHASHSEED": "0",
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2"),
+    }
+
+
+class Watchdog(threading.Thread):
+    """Kills a sandboxed process tree that exceeds its wall time, memory or disk limit."""
+
+    def __init__(self, pid: int, box: Sandbox, interval: float = 0.2):
+        super().__init__(daemon=True, name=f"watchdog-{pid}")
+        self.pid = pid
+        self.box = box
+        self.interval = interval
+        self.reason: str | None = None
+        self.started_at = time.monotonic()
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _tree(self):
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return []
+
+    def _rss_mb(self, procs) -> float:
+        import psutil
+
+        total = 0
+        for p in procs:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                continue
+        return total / 2**20
+
+    def _disk_mb(self) -> float:
+        total = 0
+        for root, _dirs, files in os.walk(self.box.scratch):
+            for name in files:
+                try:
+                    total += os.lstat(os.path.join(root, name)).st_size
+                except OSError:
+                    continue
+        return total / 2**20
+
+    def kill(self, reason: str) -> None:
+        import psutil
+
+        if self.reason is None:
+            self.reason = reason
+        for p in reversed(self._tree()):
+            try:
+                p.kill()
+            except psutil.Error:
+                continue
+
+    def run(self) -> None:
+        lim = self.box.limits
+        tick = 0
+        while not self._stop.wait(self.interval):
+            procs = self._tree()
+            if not procs:
+                return
+            if time.monotonic() - self.started_at > lim.wall_s:
+                self.kill(f"time limit of {lim.wall_s:g} s exceeded")
+                return
+            if self._rss_mb(procs) > lim.memory_mb:
+                self.kill(f"memory limit of {lim.memory_mb} MB exceeded")
+                return
+            tick += 1
+            if tick % 5 == 0 and self._disk_mb() > lim.disk_mb:
+                self.kill(f"disk limit of {lim.disk_mb} MB exceeded in the working folder")
+                return
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a sandboxed command ended."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    duration_s: float
+    violation: str | None = None  # a limit the watchdog enforced, written for the student
+    output_truncated: bool = False
+
+
+def _drain(stream, cap: int, sink: list, flags: dict) -> None:
+    size = 0
+    for chunk in iter(lambda: stream.read(65536), b""):
+        if size < cap:
+            sink.append(chunk[: cap - size])
+        size += len(chunk)
+        if size > cap:
+            flags["truncated"] = True
+    stream.close()
+
+
+def run_sandboxed(argv: list[str], box: Sandbox, env: dict[str, str] | None = None) -> RunOutcome:
+    """Run ``argv`` in ``box``; never raises for anything the sandboxed code does."""
+    prepare_scratch(box)
+    full_env = {**base_env(box), **(env or {})}
+    cmd = sandbox_command(argv, box, full_env)
+    start = time.monotonic()
+    popen_env = full_env if isolation_mode() == "none" else {"PATH": os.environ.get("PATH", "")}
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=box.scratch, env=popen_env, start_new_session=True,
+    )
+    cap = box.limits.output_kb * 1024
+    out: list[bytes] = []
+    err: list[bytes] = []
+    flags: dict[str, bool] = {}
+    drains = [
+        threading.Thread(target=_drain, args=(proc.stdout, cap, out, flags), daemon=True),
+        threading.Thread(target=_drain, args=(proc.stderr, cap, err, flags), daemon=True),
+    ]
+    for t in drains:
+        t.start()
+    dog = Watchdog(proc.pid, box)
+    dog.start()
+    try:
+        proc.wait(timeout=box.limits.wall_s + 10)
+    except subprocess.TimeoutExpired:
+        dog.kill(f"time limit of {box.limits.wall_s:g} s exceeded")
+        proc.wait()
+    dog.stop()
+    for t in drains:
+        t.join(timeout=5)
+    violation = dog.reason
+    if violation is None and proc.returncode in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
+        violation = f"CPU time limit of {box.limits.cpu_s:g} s exceeded"
+    return RunOutcome(
+        returncode=proc.returncode,
+        stdout=b"".join(out).decode("utf-8", "replace"),
+        stderr=b"".join(err).decode("utf-8", "replace"),
+        duration_s=round(time.monotonic() - start, 2),
+        violation=violation,
+        output_truncated=flags.get("truncated", False),
+    )
