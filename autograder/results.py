@@ -63,6 +63,7 @@ class SubmissionResult:
     duration_s: float
     versions: dict[str, str] = field(default_factory=dict)
     submitted_at: str = ""
+    isolation: str = ""  # "bwrap" (namespaces + limits) or "none" (limits only)
     schema: int = RESULT_SCHEMA
 
     @property

@@ -7,6 +7,7 @@ model scored vs reference -> gradebook -> report, in load mode; then train mode 
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 
@@ -130,3 +131,52 @@ def test_train_mode_retrains_from_notebook_code(demo):
     raised = [p for p in results["cell_raises"].parts if p.kind == "model"]
     assert all(p.points == 0 for p in raised)
     assert all("build_model" in p.reason and "ValueError" in p.reason for p in raised)
+
+
+def _grade_cli(course, *args):
+    return [sys.executable, "-m", "autograder.cli", "grade", "digits",
+            "--course-dir", str(course.root), *args]
+
+
+def test_batch_survives_kill_9_and_redoes_corrupt_results(demo):
+    import os
+    import signal
+    import time
+
+    import psutil
+
+    course = demo.course
+    results = course.root / "results" / "digits"
+    for student in ("correct", "weak_model"):
+        (results / f"{student}.json").unlink()
+    students = ["--student", "correct", "--student", "weak_model"]
+    proc = subprocess.Popen(_grade_cli(course, *students), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not (results / "correct.json").exists():
+        assert proc.poll() is None, proc.stdout.read().decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(1)
+    # The sandboxed kernel died with the grader: nothing left running as the sandbox user.
+    assert not [p for p in psutil.process_iter(["uids"])
+                if p.info["uids"] and p.info["uids"].real == 65534]
+    assert not (results / "weak_model.json").exists()
+
+    rerun = subprocess.run(_grade_cli(course, *students), capture_output=True, text=True,
+                           timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert "correct: already graded" in rerun.stderr
+    assert "weak_model: already graded" not in rerun.stderr
+    assert (results / "weak_model.json").exists()
+
+    # A partial result file is detected and redone.
+    path = results / "correct.json"
+    path.write_text(path.read_text()[:40])
+    again = subprocess.run(_grade_cli(course, "--student", "correct"), capture_output=True,
+                           text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "already graded" not in again.stderr
+    assert json.loads(path.read_text())["student"] == "correct"

@@ -24,6 +24,7 @@ from ..notebook import cell_failures
 from ..results import PartResult, SubmissionResult, read_result, write_result
 from ..spec import GradingSpec, ReferenceMetrics
 from ..tasks import get_task
+from .sandbox import isolation_mode
 
 VERSIONED_PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "nbgrader")
 
@@ -158,6 +159,7 @@ def grade_submission(ctx: GradingContext, student: str, api) -> SubmissionResult
         data_fingerprint=ctx.test.fingerprint, reference_version=ctx.reference.version,
         duration_s=round(time.perf_counter() - start, 2), versions=package_versions(),
         submitted_at=submission_timestamp(ctx.course, ctx.spec.assignment, student),
+        isolation=isolation_mode(),
     )
     record_model_scores(ctx.course.db_url, ctx.spec, result)
     write_result(result, ctx.course.result_path(ctx.spec.assignment, student))
