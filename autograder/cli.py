@@ -26,9 +26,8 @@ def _assignments(args, course) -> list[str]:
 
 def cmd_demo(args) -> int:
     from .demo import run_demo
-    from .reports import results_frame, terminal_table
-
     from .demo.students import demo_assignments
+    from .reports import results_frame, terminal_table
 
     chosen = demo_assignments() if args.all else (args.assignment or ["digits"])
     outcome = run_demo(Path(args.course_dir), chosen, mode=args.mode)
