@@ -51,7 +51,7 @@ def cmd_grade(args) -> int:
 
             _check(course.nbgrader_api().collect(a), f"collect {a}")
         results = grade_assignment(course, a, mode=args.mode, students=args.student or None,
-                                   force=args.force)
+                                   force=args.force, workers=args.workers)
         if not results:
             print(f"{a}: no submissions in {course.root / 'submitted'} (run nbgrader collect)")
             continue
@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="regrade submissions already graded")
     p.add_argument("--collect", action="store_true", help="run nbgrader collect first")
+    p.add_argument("--workers", type=int, help="parallel workers (default: one per CPU core)")
     add("report", cmd_report, "write report.csv and report.html from the results")
     add("train-reference", cmd_train_reference, "retrain the reference model and its metrics")
     add("generate", cmd_generate, "regenerate release/<assignment> from source/ with nbgrader")

@@ -150,7 +150,7 @@ def test_batch_survives_kill_9_and_redoes_corrupt_results(demo):
     for student in ("correct", "weak_model"):
         (results / f"{student}.json").unlink()
     students = ["--student", "correct", "--student", "weak_model"]
-    proc = subprocess.Popen(_grade_cli(course, *students), stdout=subprocess.PIPE,
+    proc = subprocess.Popen(_grade_cli(course, *students, "--workers", "1"), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 300
     while not (results / "correct.json").exists():

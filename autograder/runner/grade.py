@@ -7,6 +7,7 @@ interrupted can be rerun and skips what is already graded.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -145,7 +146,20 @@ def measure_submission(ctx: GradingContext, student: str) -> Measurement:
 
 
 def grade_submission(ctx: GradingContext, student: str, api) -> SubmissionResult:
-    """Grade one submission completely: tests, model, gradebook."""
+    """Grade one submission completely: tests, model, then record it (gradebook, result file)."""
+    result = compute_submission(ctx, student, api)
+    record(ctx, result)
+    return result
+
+
+def record(ctx: GradingContext, result: SubmissionResult) -> None:
+    """Model scores into the gradebook, then the result file (its existence means "done")."""
+    record_model_scores(ctx.course.db_url, ctx.spec, result)
+    write_result(result, ctx.course.result_path(ctx.spec.assignment, result.student))
+
+
+def compute_submission(ctx: GradingContext, student: str, api) -> SubmissionResult:
+    """Grade one submission (notebook tests via nbgrader, then the model) without recording it."""
     from ..models import current_device
 
     start = time.perf_counter()
@@ -161,8 +175,6 @@ def grade_submission(ctx: GradingContext, student: str, api) -> SubmissionResult
         submitted_at=submission_timestamp(ctx.course, ctx.spec.assignment, student),
         isolation=isolation_mode(),
     )
-    record_model_scores(ctx.course.db_url, ctx.spec, result)
-    write_result(result, ctx.course.result_path(ctx.spec.assignment, student))
     return result
 
 
@@ -179,6 +191,19 @@ def is_done(ctx: GradingContext, student: str) -> bool:
     return old.mode == ctx.spec.mode and old.submitted_at == stamp
 
 
+def describe(result: SubmissionResult) -> str:
+    return (
+        f"{result.student}: {result.total:.2f}/{result.max_total:g} points "
+        f"(tests {result.test_points:g}, model {result.model_points:.2f}"
+        f"{f', extra {result.extra_credit:.2f}' if result.extra_credit else ''}) "
+        f"in {result.duration_s:.1f} s on {result.device}"
+    )
+
+
+def default_workers(n_submissions: int) -> int:
+    return max(1, min(os.cpu_count() or 1, n_submissions))
+
+
 def grade_assignment(
     course: Course,
     assignment: str,
@@ -186,28 +211,60 @@ def grade_assignment(
     mode: str | None = None,
     students: list[str] | None = None,
     force: bool = False,
+    workers: int | None = None,
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True),
 ) -> list[SubmissionResult]:
-    """Grade every collected submission of ``assignment`` (or only ``students``)."""
+    """Grade every collected submission of ``assignment`` (or only ``students``).
+
+    Submissions already graded (same submission, same mode, a valid result file) are skipped
+    unless ``force``. The rest are graded by ``workers`` warm worker processes (default: one per
+    CPU core), each result recorded as soon as it is ready, with progress, rate and ETA.
+    """
     ctx = GradingContext.load(course, assignment, mode)
     todo = students or course.submitted_students(assignment)
-    api = course.nbgrader_api(**kernel_overrides(ctx.spec))
-    results = []
-    for i, student in enumerate(todo, 1):
+    results: dict[str, SubmissionResult] = {}
+    pending = []
+    for student in todo:
         if not force and is_done(ctx, student):
             result = read_result(course.result_path(assignment, student))
-            log(f"[{i}/{len(todo)}] {student}: already graded ({result.total:g} points), skipped")
-            results.append(result)
-            continue
-        result = grade_submission(ctx, student, api)
-        log(
-            f"[{i}/{len(todo)}] {student}: {result.total:.2f}/{result.max_total:g} points "
-            f"(tests {result.test_points:g}, model {result.model_points:.2f}"
-            f"{f', extra {result.extra_credit:.2f}' if result.extra_credit else ''}) "
-            f"in {result.duration_s:.1f} s on {result.device}"
-        )
-        results.append(result)
-    return results
+            log(f"{student}: already graded ({result.total:g} points), skipped")
+            results[student] = result
+        else:
+            pending.append(student)
+    progress = Progress(len(pending), log)
+    n_workers = workers or default_workers(len(pending))
+    if n_workers <= 1 or len(pending) <= 1:
+        api = course.nbgrader_api(**kernel_overrides(ctx.spec))
+        for student in pending:
+            result = compute_submission(ctx, student, api)
+            record(ctx, result)
+            results[student] = result
+            progress.done(describe(result))
+    else:
+        from .pool import grade_in_pool
+
+        for result in grade_in_pool(ctx, pending, n_workers, log):
+            record(ctx, result)
+            results[result.student] = result
+            progress.done(describe(result))
+    return [results[s] for s in todo if s in results]
+
+
+class Progress:
+    """Progress lines with rate and ETA for a batch."""
+
+    def __init__(self, total: int, log: Callable[[str], None]):
+        self.total = total
+        self.count = 0
+        self.start = time.perf_counter()
+        self.log = log
+
+    def done(self, message: str) -> None:
+        self.count += 1
+        elapsed = time.perf_counter() - self.start
+        rate = self.count / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.count) / rate if rate > 0 else 0.0
+        self.log(f"[{self.count}/{self.total}] {message} | {rate * 60:.1f}/min, ETA {eta:.0f} s")
 
 
 def results_dir(course: Course, assignment: str) -> Path:
