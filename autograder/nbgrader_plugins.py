@@ -27,7 +27,7 @@ _DEFAULT_PATTERNS = [
 _PY_WARNING = re.compile(r"^\S.*:\d+: \w*Warning: .*$")
 
 
-KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 class StripFrameworkLogs(NbGraderPreprocessor):

@@ -200,11 +200,11 @@ def test_configure_inserts_preprocessor(monkeypatch):
     i = pre.index(Execute)
     assert pre[i + 1] is StripFrameworkLogs
     assert pre.index(StripFrameworkLogs) < pre.index(SaveAutoGrades)
-    # Kernels must start quietly: either over Unix sockets (KernelManager.transport = "ipc", the
-    # original design) or with ipykernel's log level raised (Execute.extra_arguments, current).
-    ipc = "transport" in c.KernelManager and c.KernelManager.transport == "ipc"
-    quiet_args = "--IPKernelApp.log_level=ERROR" in c.Execute.get("extra_arguments", [])
-    assert ipc or quiet_args, (dict(c.KernelManager), dict(c.Execute))
+    # Kernels start quietly and sandboxed.
+    assert "--IPKernelApp.log_level=CRITICAL" in c.Execute.extra_arguments
+    from autograder.runner.kernel import SandboxedKernelManager
+
+    assert c.Execute.kernel_manager_class is SandboxedKernelManager
     assert c.Execute.timeout >= 600
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2"
 
