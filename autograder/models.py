@@ -39,6 +39,10 @@ def load_model_safely(path: Path, *, max_mb: float, label: str = "model file"):
         ModelLoadError: the file is too large, not a Keras archive, or Keras refuses it.
     """
     path = Path(path)
+    if path.is_symlink():
+        raise ModelLoadError(
+            f"'{path.name}' is a symbolic link; submit the model file itself (model.save(...))"
+        )
     if not path.is_file():
         raise ModelMissingError(
             f"no {label} '{path.name}' in the submission: save your trained model with "
@@ -52,6 +56,16 @@ def load_model_safely(path: Path, *, max_mb: float, label: str = "model file"):
     if not zipfile.is_zipfile(path):
         raise ModelLoadError(
             f"'{path.name}' is not a Keras .keras archive (save it with model.save('{path.name}'))"
+        )
+    try:
+        with zipfile.ZipFile(path) as zf:
+            expanded_mb = sum(info.file_size for info in zf.infolist()) / 2**20
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ModelLoadError(f"'{path.name}' is a damaged archive: {exc}") from exc
+    if expanded_mb > max_mb:
+        raise ModelLoadError(
+            f"'{path.name}' expands to {expanded_mb:.3g} MB, over the limit of {max_mb:g} MB "
+            "(is it a zip bomb?): use a smaller model"
         )
     quiet_tensorflow()
     import keras

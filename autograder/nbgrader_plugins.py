@@ -8,11 +8,13 @@ execution and before nbgrader saves the grades; anything else a cell writes to s
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
+import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, List, Unicode
+from traitlets import Bool, Integer, List, Unicode
 
 # absl/TensorFlow C++ log lines: "I0000 00:00:1795610472.030549    3152 cpu_feature_guard.cc:227] ..."
 _DEFAULT_PATTERNS = [
@@ -77,6 +79,28 @@ class StripFrameworkLogs(NbGraderPreprocessor):
         return cell, resources
 
 
+class LimitOutputBytes(NbGraderPreprocessor):
+    """Fail a cell whose outputs exceed a size limit (nbgrader's LimitOutput counts lines only).
+
+    A graded test cell over the limit gets 0 points (its outputs become one error), so printing
+    megabytes cannot bloat the gradebook's notebooks or feedback, nor keep a cell's points.
+    """
+
+    max_kb = Integer(512, help="Largest total output of one cell, in KB.").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type != "code":
+            return cell, resources
+        size = sum(len(json.dumps(out)) for out in cell.get("outputs", []))
+        if size > self.max_kb * 1024:
+            cell.outputs = [nbformat.v4.new_output(
+                "error", ename="OutputLimitExceeded",
+                evalue=f"output limit of {self.max_kb} KB exceeded ({size // 1024} KB)",
+                traceback=[],
+            )]
+        return cell, resources
+
+
 def hidden_data_paths() -> list:
     """Files that hold hidden test data and must be masked inside sandboxes."""
     from autograder.data import hidden_sources
@@ -101,6 +125,7 @@ def configure(c) -> None:
     c.Autograde.autograde_preprocessors = [
         Execute,
         StripFrameworkLogs,
+        LimitOutputBytes,
         IgnorePattern,
         ClearMetadataPreprocessor,
         LimitOutput,

@@ -210,11 +210,33 @@ def test_configure_inserts_preprocessor(monkeypatch):
 
 
 def test_configure_matches_nbgrader_defaults_otherwise():
-    """Only our step is added: every one of nbgrader's default autograde steps stays, in order."""
+    """Only our steps are added: every one of nbgrader's default autograde steps stays, in order."""
     from nbgrader.converters import Autograde
 
     defaults = list(Autograde.autograde_preprocessors.default())
     c = Config()
     configure(c)
-    ours = [p for p in c.Autograde.autograde_preprocessors if p is not StripFrameworkLogs]
+    from autograder.nbgrader_plugins import LimitOutputBytes
+
+    ours = [p for p in c.Autograde.autograde_preprocessors
+            if p not in (StripFrameworkLogs, LimitOutputBytes)]
     assert ours == defaults
+
+
+def test_limit_output_bytes_fails_a_cell_with_huge_output():
+    from nbformat.v4 import new_code_cell, new_output
+    from nbgrader.utils import determine_grade
+
+    from autograder.nbgrader_plugins import LimitOutputBytes
+
+    cell = new_code_cell("print('x' * 10**6)")
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1, "solution": False,
+                                 "locked": True, "schema_version": 3, "task": False}
+    cell.outputs = [new_output("stream", name="stdout", text="x" * 10**6)]
+    pre = LimitOutputBytes(max_kb=64)
+    cell, _ = pre.preprocess_cell(cell, {}, 0)
+    assert determine_grade(cell) == (0, 1.0)
+    assert "output limit of 64 KB exceeded" in cell.outputs[0]["evalue"]
+    small = new_code_cell("print(1)")
+    small.outputs = [new_output("stream", name="stdout", text="1\n")]
+    assert pre.preprocess_cell(small, {}, 0)[0].outputs == small.outputs

@@ -8,7 +8,9 @@ interrupted can be rerun and skips what is already graded.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Callable
@@ -21,7 +23,7 @@ from ..data import Split, load_dataset
 from ..errors import SubmissionError
 from ..evaluate import Measurement, measure_model_file, score_measurement
 from ..gradebook import notebook_grade_cells, read_grades, record_model_scores
-from ..notebook import cell_failures
+from ..notebook import cell_failures, grade_id, read_notebook
 from ..results import PartResult, SubmissionResult, read_result, write_result
 from ..spec import GradingSpec, ReferenceMetrics
 from ..tasks import get_task
@@ -72,9 +74,11 @@ def test_parts(ctx: GradingContext, student: str, autograde_error: str) -> tuple
     }
     nb_path = course.autograded_dir(spec.assignment, student) / f"{spec.notebook}.ipynb"
     failures: dict[str, str] = {}
+    present: set[str] | None = None
     if not autograde_error and nb_path.is_file():
         try:
             failures = cell_failures(nb_path)
+            present = {grade_id(c) for c in read_notebook(nb_path).cells}
         except SubmissionError:
             failures = {}
     parts = []
@@ -85,7 +89,12 @@ def test_parts(ctx: GradingContext, student: str, autograde_error: str) -> tuple
             reason = autograde_error or "this test cell was not graded"
         else:
             points = grade.score
-            reason = "" if points >= max_points else failures.get(name, "the test did not pass")
+            if points >= max_points:
+                reason = ""
+            elif present is not None and name not in present:
+                reason = f"the test cell '{name}' is missing from the notebook (do not delete graded cells)"
+            else:
+                reason = failures.get(name, "the test did not pass")
         parts.append(PartResult(name=name, kind="test", points=points, max_points=max_points,
                                 reason=reason))
     return tuple(parts)
@@ -104,9 +113,60 @@ def autograde_notebook(ctx: GradingContext, student: str, api) -> str:
         return f"the notebook was stopped: {violation}"
     if outcome.get("success"):
         return ""
-    log = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
-    detail = next((ln for ln in reversed(log) if ln.strip()), "unknown error")
-    return f"nbgrader could not autograde the notebook: {detail.strip()[:300]}"
+    return explain_autograde_failure((outcome.get("log") or "") + "\n" + (outcome.get("error") or ""))
+
+
+# What nbgrader's log says -> what the student reads. First match wins.
+_AUTOGRADE_FAILURES = (
+    ("DeadKernelError", "the notebook's kernel died while running (did the code exit, kill "
+     "itself or crash Python?)"),
+    ("Kernel died", "the notebook's kernel died while running (did the code exit, kill itself or "
+     "crash Python?)"),
+    ("does not appear to be JSON", "the notebook file is not valid JSON: it is corrupted; "
+     "download a fresh copy or restore it and submit again"),
+    ("NotJSONError", "the notebook file is not valid JSON: it is corrupted; download a fresh copy "
+     "or restore it and submit again"),
+    ("No such grade cell", "the notebook has a grade cell that is not in the released "
+     "assignment: do not copy, create or rename graded cells"),
+    ("does not have a grade_id", "a graded cell lost its nbgrader metadata: do not edit cell "
+     "metadata"),
+    ("metadata may be corrupted", "the notebook's nbgrader cell metadata was changed or "
+     "corrupted: do not edit cell metadata"),
+    ("SpecialFileError", "the submission contains a special file (e.g. a named pipe): submit "
+     "regular files only"),
+    ("CellTimeoutError", "a cell ran longer than the per-cell time limit"),
+)
+
+
+def explain_autograde_failure(log: str) -> str:
+    """A sentence for the student from nbgrader's log of a failed autograde."""
+    for needle, sentence in _AUTOGRADE_FAILURES:
+        if needle in log:
+            return f"the notebook could not be graded: {sentence}"
+    generic = ("NbGraderException", "Please see the", "There was an error processing")
+    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
+    for line in reversed(lines):
+        if re.match(r"^[\w.]+(Error|Exception)\b", line) and not any(g in line for g in generic):
+            return f"the notebook could not be graded: {line[:300]}"
+    return "the notebook could not be graded by nbgrader (no further detail)"
+
+
+def unsafe_files(folder: Path) -> str:
+    """Why a submission folder is refused (links, special files), or ''."""
+    if not folder.is_dir():
+        return ""
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        for name in dirs + files:
+            path = Path(root, name)
+            mode = path.lstat().st_mode
+            rel = path.relative_to(folder)
+            if stat.S_ISLNK(mode):
+                return (f"the submission contains a symbolic link '{rel}': only regular files "
+                        "and folders are accepted; replace it with the file itself and submit again")
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                return (f"the submission contains '{rel}', which is not a regular file (a special "
+                        "file such as a named pipe): submit regular files only")
+    return ""
 
 
 def kernel_overrides(spec: GradingSpec) -> dict[str, object]:
@@ -119,6 +179,7 @@ def kernel_overrides(spec: GradingSpec) -> dict[str, object]:
         "SandboxedKernelManager.processes": lim.processes,
         "SandboxedKernelManager.file_size_mb": lim.file_size_mb,
         "SandboxedKernelManager.disk_mb": lim.disk_mb,
+        "LimitOutputBytes.max_kb": lim.output_kb,
     }
 
 
@@ -163,9 +224,14 @@ def compute_submission(ctx: GradingContext, student: str, api) -> SubmissionResu
     from ..models import current_device
 
     start = time.perf_counter()
-    error = autograde_notebook(ctx, student, api)
-    tests = test_parts(ctx, student, error)
-    measurement = measure_submission(ctx, student)
+    refused = unsafe_files(ctx.course.submitted_dir(ctx.spec.assignment, student))
+    if refused:
+        tests = test_parts(ctx, student, refused)
+        measurement = Measurement(values={}, error=SubmissionError(refused))
+    else:
+        error = autograde_notebook(ctx, student, api)
+        tests = test_parts(ctx, student, error)
+        measurement = measure_submission(ctx, student)
     model = score_measurement(ctx.spec, ctx.reference, measurement)
     result = SubmissionResult(
         assignment=ctx.spec.assignment, student=student, mode=ctx.spec.mode,

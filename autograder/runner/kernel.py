@@ -31,6 +31,31 @@ def violation_for(folder: Path) -> str | None:
         return VIOLATIONS.get(str(Path(folder).resolve()))
 
 
+def reclaim(folder: Path) -> None:
+    """After the kernel is gone: drop links and special files it left, and take the folder back.
+
+    nbgrader writes the graded notebook into this folder as the grader's user; a link planted by
+    student code (e.g. ``digits.ipynb -> ../../../gradebook.db``) would redirect that write.
+    """
+    import os
+    import stat
+
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    for root, dirs, files in os.walk(folder, topdown=True, followlinks=False):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                os.unlink(path)
+            elif os.geteuid() == 0:
+                os.lchown(path, 0, 0)
+        dirs[:] = [d for d in dirs if os.path.isdir(os.path.join(root, d))
+                   and not os.path.islink(os.path.join(root, d))]
+    if os.geteuid() == 0:
+        os.lchown(folder, 0, 0)
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """Start kernels isolated and resource-limited; everything else as jupyter_client does."""
 
@@ -102,6 +127,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._record_violation()
         if self._watchdog is not None:
             self._watchdog.stop()
+        if self._folder:
+            reclaim(Path(self._folder))
         await super()._async_cleanup_resources(restart=restart)
         if self._socket_dir:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
