@@ -9,7 +9,8 @@ Every process that runs student code (a notebook kernel, a train-mode training r
   writable scratch folder. Nothing else of the grading host exists inside: not the course
   directory, not the gradebook, not other students' submissions, not the reference models.
   Paths listed in ``hidden`` (e.g. the package file holding the hidden test split) are masked;
-* ``setpriv`` drops to an unprivileged user with no capabilities when the grader runs as root.
+* ``setpriv`` drops to an unprivileged user with no capabilities when the grader runs as root:
+  a fresh uid per sandbox, so concurrent sandboxes share no process limit.
 
 A :class:`Watchdog` in the grader enforces what rlimits cannot: wall time, resident memory of the
 whole process tree, and the size of the scratch folder. It records *why* it killed, so the student
@@ -21,6 +22,7 @@ but without namespaces; results record which isolation they ran under.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
@@ -33,6 +35,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 NOBODY = 65534
+# Each sandbox runs as its own unprivileged uid from this range (no passwd entry needed), so the
+# process limit (RLIMIT_NPROC counts a user's processes) is not shared by concurrent sandboxes,
+# and one student's processes cannot signal or read another's.
+SANDBOX_UID_BASE = 200_000
+SANDBOX_UID_RANGE = 50_000
+_UID_COUNTER = itertools.count()
+
+
+def allocate_uid() -> int:
+    """A uid for one sandbox, distinct across the sandboxes of this and other grader processes."""
+    return SANDBOX_UID_BASE + ((os.getpid() << 8) + next(_UID_COUNTER)) % SANDBOX_UID_RANGE
+
+
+def is_sandbox_uid(uid: int) -> bool:
+    return SANDBOX_UID_BASE <= uid < SANDBOX_UID_BASE + SANDBOX_UID_RANGE
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 
 
@@ -59,7 +76,8 @@ class Sandbox:
         readonly: extra folders visible read-only (the Python installation is always visible).
         hidden: files or folders masked inside visible trees.
         limits: resource limits.
-        uid: the unprivileged user the code runs as when the grader is root.
+        uid: the unprivileged user the code runs as when the grader is root (a fresh one per
+            sandbox by default).
     """
 
     scratch: Path
@@ -67,7 +85,7 @@ class Sandbox:
     readonly: tuple[Path, ...] = ()
     hidden: tuple[Path, ...] = ()
     limits: Limits = field(default_factory=Limits)
-    uid: int = NOBODY
+    uid: int = field(default_factory=allocate_uid)
 
 
 def isolation_mode() -> str:
@@ -206,6 +224,8 @@ def base_env(box: Sandbox) -> dict[str, str]:
         "HOME": "/tmp",
         "TMPDIR": "/tmp",
         "LANG": "C.UTF-8",
+        "USER": "student",  # the sandbox uid has no passwd entry; getpass reads these first
+        "LOGNAME": "student",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "PYTHONHASHSEED": "0",
         "MPLBACKEND": "Agg",

@@ -52,8 +52,8 @@ from autograder.gradebook import GradeRow, read_grades
 from autograder.notebook import grade_id
 from autograder.results import SubmissionResult, read_result
 from autograder.runner.grade import grade_assignment
+from autograder.runner.sandbox import is_sandbox_uid
 
-NOBODY = 65534
 # Where a sandbox may legitimately make the grader write: nbgrader's and our outputs.
 ALLOWED_NEW = ("autograded", "results", "gradebook.db", "reports", ".scratch", "exchange")
 
@@ -184,7 +184,8 @@ def sandbox_processes(since: float, root: Path) -> list[str]:
     for p in psutil.process_iter(["uids", "create_time", "cmdline"]):
         try:
             # psutil derives create_time from the boot time: allow it to read a little early.
-            if not p.info["uids"] or p.info["uids"].real != NOBODY or p.info["create_time"] < since - 5:
+            if (not p.info["uids"] or not is_sandbox_uid(p.info["uids"].real)
+                    or p.info["create_time"] < since - 5):
                 continue
             seen = [place for proc in (p, *p.parents()) for place in places(proc)]
         except psutil.Error:
