@@ -26,9 +26,13 @@ __all__ = [
     "MetricInfo",
     "MetricInputError",
     "accuracy_score",
+    "gaussian_kl_divergence",
     "get_metric",
+    "kl_in_range_score",
     "mean_squared_error",
+    "peak_signal_noise_ratio",
     "top_k_accuracy_score",
+    "valid_sample_score",
 ]
 
 
@@ -244,6 +248,138 @@ def mean_squared_error(y_true: Any, y_pred: Any) -> float:
     return float(np.mean(diff * diff))
 
 
+def peak_signal_noise_ratio(y_true: Any, y_pred: Any, *, data_range: float = 1.0) -> float:
+    """Peak signal-to-noise ratio in decibels: ``10 * log10(data_range**2 / MSE)``.
+
+    The name and meaning follow scikit-image's ``peak_signal_noise_ratio(image_true,
+    image_test, data_range=...)``: one value over all elements of the arrays (not a mean of
+    per-image values). Higher is better.
+
+    Args:
+        y_true: Clean target values, any shape with at least one element.
+        y_pred: Predicted values with exactly the same shape as ``y_true``.
+        data_range: The range of valid values (1.0 for images scaled to ``[0, 1]``).
+
+    Returns:
+        The PSNR in dB as a Python float; ``inf`` when the arrays are identical.
+
+    Raises:
+        MetricInputError: As :func:`mean_squared_error`, or if ``data_range`` is not a
+            positive finite number.
+    """
+    if not (isinstance(data_range, (int, float, np.integer, np.floating))
+            and np.isfinite(data_range) and data_range > 0):
+        raise MetricInputError(f"data_range must be a positive finite number, got {data_range!r}")
+    mse = mean_squared_error(y_true, y_pred)
+    if mse == 0.0:
+        return float("inf")
+    return float(10.0 * np.log10(float(data_range) ** 2 / mse))
+
+
+def gaussian_kl_divergence(mu: Any, log_var: Any) -> np.ndarray:
+    """Per-sample KL divergence of ``N(mu, diag(exp(log_var)))`` from ``N(0, I)``, in nats.
+
+    ``KL_i = 0.5 * sum_j (mu_ij**2 + exp(log_var_ij) - 1 - log_var_ij)``, the KL term of a
+    variational autoencoder whose encoder outputs ``mu`` and ``log_var``.
+
+    Args:
+        mu: Posterior means, shape ``(n_samples, latent_dim)``.
+        log_var: Posterior log-variances, the same shape.
+
+    Returns:
+        A float64 array of shape ``(n_samples,)``, each entry ``>= 0``; NaN or infinite where the
+        inputs are (e.g. an overflowing ``exp(log_var)``).
+
+    Raises:
+        MetricInputError: If the inputs are empty, non-numeric, not 2-D or of different shapes.
+    """
+    mu_arr = _as_numeric_array(mu, "mu")
+    lv_arr = _as_numeric_array(log_var, "log_var")
+    if mu_arr.ndim != 2:
+        raise MetricInputError(
+            f"mu must be 2-D (n_samples, latent_dim), got shape {mu_arr.shape}"
+        )
+    if mu_arr.shape != lv_arr.shape:
+        raise MetricInputError(
+            f"mu and log_var must have the same shape, got {mu_arr.shape} vs {lv_arr.shape}"
+        )
+    mu64, lv64 = mu_arr.astype(np.float64), lv_arr.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return 0.5 * np.sum(mu64 * mu64 + np.exp(lv64) - 1.0 - lv64, axis=1)
+
+
+def kl_in_range_score(
+    mu: Any, log_var: Any, *, low: float = 0.1, high: float = 100.0
+) -> float:
+    """Fraction of samples whose posterior KL from ``N(0, I)`` is finite and in ``[low, high]``.
+
+    A validity check of a variational encoder rather than a "lower is better" metric: a KL near 0
+    means the code carries no information about the input (posterior collapse), a very large KL
+    means the posterior is nearly a point (the model is a plain autoencoder that ignores the KL
+    term). A VAE trained with the usual loss (summed reconstruction loss plus KL) on 28x28 digits
+    with a few latent dimensions has KL values of a few to a few tens of nats per image, well inside
+    the default range ``[0.1, 100]`` nats.
+
+    Args:
+        mu: Posterior means, shape ``(n_samples, latent_dim)``.
+        log_var: Posterior log-variances, the same shape.
+        low: Smallest KL (nats) that counts as valid.
+        high: Largest KL (nats) that counts as valid.
+
+    Returns:
+        The fraction in ``[0, 1]`` as a Python float; NaN or infinite KL values count as invalid.
+
+    Raises:
+        MetricInputError: As :func:`gaussian_kl_divergence`, or if ``0 <= low <= high`` fails.
+    """
+    if not (np.isfinite(low) and np.isfinite(high) and 0 <= low <= high):
+        raise MetricInputError(f"need finite 0 <= low <= high, got low={low!r}, high={high!r}")
+    kl = gaussian_kl_divergence(mu, log_var)
+    valid = np.isfinite(kl) & (kl >= low) & (kl <= high)
+    return float(np.mean(valid))
+
+
+def valid_sample_score(
+    samples: Any, *, low: float = 0.0, high: float = 1.0, min_spread: float = 1e-3
+) -> float:
+    """Fraction of generated samples that are valid and not all the same.
+
+    A sample (one row along the first axis, e.g. an image decoded from a random code) is valid when
+    every value is finite and within ``[low, high]`` (pixels in ``[0, 1]`` by default), and it
+    differs from the mean of the valid samples by more than ``min_spread`` somewhere. A generator
+    that ignores its random input (every sample the same image) therefore scores 0, and so does a
+    lone valid sample, which cannot show that the samples vary.
+
+    Args:
+        samples: Generated samples, shape ``(n_samples, ...)`` with ``n_samples >= 2``.
+        low: Smallest valid value.
+        high: Largest valid value.
+        min_spread: How far (largest absolute difference) a sample must lie from the mean sample.
+
+    Returns:
+        The fraction of valid samples in ``[0, 1]`` as a Python float.
+
+    Raises:
+        MetricInputError: If the samples are empty, non-numeric or fewer than two, or the bounds
+            are not finite with ``low <= high``.
+    """
+    if not (np.isfinite(low) and np.isfinite(high) and low <= high):
+        raise MetricInputError(f"need finite low <= high, got low={low!r}, high={high!r}")
+    arr = _as_numeric_array(samples, "samples")
+    if arr.shape[0] < 2:
+        raise MetricInputError(
+            f"need at least 2 samples to tell whether they vary, got shape {arr.shape}"
+        )
+    flat = arr.reshape(arr.shape[0], -1).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        in_range = np.all(np.isfinite(flat) & (flat >= low) & (flat <= high), axis=1)
+    if not np.any(in_range):
+        return 0.0
+    mean = flat[in_range].mean(axis=0)
+    spread = np.max(np.abs(flat - mean), axis=1)
+    return float(np.mean(in_range & (spread > min_spread)))
+
+
 # ---------------------------------------------------------------------------
 # Registry
 # ---------------------------------------------------------------------------
@@ -291,6 +427,11 @@ METRICS: dict[str, MetricInfo] = {
         _register("accuracy", accuracy_score),
         _register("top_2_accuracy", functools.partial(top_k_accuracy_score, k=2)),
         _register("mean_squared_error", mean_squared_error),
+        # scikit-image's name, which follows no direction rule: PSNR in dB, higher is better.
+        MetricInfo("peak_signal_noise_ratio", peak_signal_noise_ratio, higher_is_better=True),
+        # Validity checks of generative models (fractions of valid items): higher is better.
+        _register("kl_in_range_score", kl_in_range_score),
+        _register("valid_sample_score", valid_sample_score),
     )
 }
 """Registered metrics, keyed by the name used in assignment configuration."""

@@ -12,9 +12,13 @@ from autograder.metrics import (
     MetricInfo,
     MetricInputError,
     accuracy_score,
+    gaussian_kl_divergence,
     get_metric,
+    kl_in_range_score,
     mean_squared_error,
+    peak_signal_noise_ratio,
     top_k_accuracy_score,
+    valid_sample_score,
 )
 
 SEEDS = list(range(25))
@@ -278,7 +282,10 @@ def test_top_k_out_of_range_labels_raise(label: int) -> None:
 
 
 def test_registry_keys_and_directions() -> None:
-    assert set(METRICS) == {"accuracy", "top_2_accuracy", "mean_squared_error"}
+    assert set(METRICS) == {
+        "accuracy", "top_2_accuracy", "mean_squared_error", "peak_signal_noise_ratio",
+        "kl_in_range_score", "valid_sample_score",
+    }
     assert METRICS["accuracy"].higher_is_better is True
     assert METRICS["top_2_accuracy"].higher_is_better is True
     assert METRICS["mean_squared_error"].higher_is_better is False
@@ -288,9 +295,15 @@ def test_registry_keys_and_directions() -> None:
         assert get_metric(name) is info
 
 
+# Registered under scikit-image's name, which says no direction: PSNR is higher-is-better.
+NAMED_EXCEPTIONS = {"peak_signal_noise_ratio": True}
+
+
 def test_registry_direction_follows_name_rule() -> None:
     for name, info in METRICS.items():
-        if name.endswith(("_error", "_loss")):
+        if name in NAMED_EXCEPTIONS:
+            assert info.higher_is_better is NAMED_EXCEPTIONS[name]
+        elif name.endswith(("_error", "_loss")):
             assert info.higher_is_better is False
         elif name.endswith(("_score", "accuracy")):
             assert info.higher_is_better is True
@@ -322,3 +335,153 @@ def test_unknown_metric_lists_known_names() -> None:
     message = str(excinfo.value)
     for name in METRICS:
         assert name in message
+
+
+# ---------------------------------------------------------------------------
+# peak_signal_noise_ratio
+# ---------------------------------------------------------------------------
+
+
+def _images(seed: int, shape=(4, 6, 6, 1)) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.uniform(size=shape), rng.uniform(size=shape)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:10])
+def test_psnr_matches_definition_and_is_symmetric(seed: int) -> None:
+    a, b = _images(seed)
+    expected = 10 * np.log10(1.0 / np.mean((a - b) ** 2))
+    assert peak_signal_noise_ratio(a, b) == pytest.approx(expected, rel=1e-12)
+    assert peak_signal_noise_ratio(a, b) == peak_signal_noise_ratio(b, a)
+    assert isinstance(peak_signal_noise_ratio(a, b), float)
+
+
+def test_psnr_known_values() -> None:
+    assert peak_signal_noise_ratio(np.zeros(5), np.full(5, 0.1)) == pytest.approx(20.0)
+    assert peak_signal_noise_ratio(np.zeros(5), np.full(5, 0.01)) == pytest.approx(40.0)
+    assert peak_signal_noise_ratio(np.zeros(3), np.full(3, 2.0), data_range=2.0) == pytest.approx(0.0)
+
+
+def test_psnr_of_identical_images_is_infinite() -> None:
+    a, _ = _images(0)
+    assert peak_signal_noise_ratio(a, a) == float("inf")
+
+
+@pytest.mark.parametrize("seed", SEEDS[:5])
+def test_psnr_decreases_as_error_grows_and_scales_with_range(seed: int) -> None:
+    a, b = _images(seed)
+    near, far = a + 0.5 * (b - a), b
+    assert peak_signal_noise_ratio(a, near) > peak_signal_noise_ratio(a, far)
+    assert peak_signal_noise_ratio(a, b, data_range=2.0) == pytest.approx(
+        peak_signal_noise_ratio(a, b) + 20 * np.log10(2.0))
+
+
+@pytest.mark.parametrize("data_range", [0, -1.0, np.nan, np.inf, "1"])
+def test_psnr_rejects_bad_data_range(data_range) -> None:
+    with pytest.raises(MetricInputError, match=r"data_range must be a positive finite number"):
+        peak_signal_noise_ratio(np.zeros(2), np.ones(2), data_range=data_range)
+
+
+def test_psnr_validates_like_mse() -> None:
+    with pytest.raises(MetricInputError, match=r"same shape"):
+        peak_signal_noise_ratio(np.zeros((3, 2)), np.zeros((3, 1)))
+    with pytest.raises(MetricInputError, match=r"y_pred contains NaN"):
+        peak_signal_noise_ratio(np.zeros(2), [0.0, np.nan])
+    with pytest.raises(MetricInputError, match=r"no samples"):
+        peak_signal_noise_ratio([], [])
+
+
+# ---------------------------------------------------------------------------
+# gaussian_kl_divergence and kl_in_range_score
+# ---------------------------------------------------------------------------
+
+
+def test_kl_of_the_prior_is_zero_and_known_values() -> None:
+    assert np.array_equal(gaussian_kl_divergence(np.zeros((3, 4)), np.zeros((3, 4))), np.zeros(3))
+    # One dimension, mu = 1, sigma = 1: KL = 1/2.  mu = 0, log_var = log 2: (2 - 1 - log 2) / 2.
+    kl = gaussian_kl_divergence([[1.0], [0.0]], [[0.0], [np.log(2.0)]])
+    assert kl == pytest.approx([0.5, 0.5 * (1.0 - np.log(2.0))])
+
+
+@pytest.mark.parametrize("seed", SEEDS[:10])
+def test_kl_is_nonnegative_and_sums_over_dimensions(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    mu, log_var = rng.normal(size=(7, 5)), rng.normal(size=(7, 5))
+    kl = gaussian_kl_divergence(mu, log_var)
+    assert kl.shape == (7,) and np.all(kl >= 0)
+    per_dim = [gaussian_kl_divergence(mu[:, [j]], log_var[:, [j]]) for j in range(5)]
+    assert kl == pytest.approx(np.sum(per_dim, axis=0))
+
+
+def test_kl_shape_errors() -> None:
+    with pytest.raises(MetricInputError, match=r"mu must be 2-D"):
+        gaussian_kl_divergence(np.zeros(3), np.zeros(3))
+    with pytest.raises(MetricInputError, match=r"same shape"):
+        gaussian_kl_divergence(np.zeros((3, 2)), np.zeros((3, 3)))
+
+
+def test_kl_in_range_score_counts_valid_posteriors() -> None:
+    mu = np.array([[0.0], [1.0], [20.0], [np.nan]])  # KL 0, 0.5, 200, NaN
+    log_var = np.zeros((4, 1))
+    assert kl_in_range_score(mu, log_var) == 0.25
+    assert kl_in_range_score(mu, log_var, low=0.0, high=1000.0) == 0.75
+    assert kl_in_range_score(np.zeros((5, 3)), np.zeros((5, 3))) == 0.0  # the prior: collapse
+    # Bounds are inclusive.
+    assert kl_in_range_score([[1.0]], [[0.0]], low=0.5, high=0.5) == 1.0
+
+
+def test_kl_in_range_score_counts_overflow_as_invalid() -> None:
+    with np.errstate(over="ignore"):
+        assert kl_in_range_score([[0.0], [1.0]], [[1000.0], [0.0]]) == 0.5
+
+
+@pytest.mark.parametrize(("low", "high"), [(-1.0, 1.0), (2.0, 1.0), (0.0, np.inf), (np.nan, 1.0)])
+def test_kl_in_range_score_rejects_bad_bounds(low, high) -> None:
+    with pytest.raises(MetricInputError, match=r"low <= high"):
+        kl_in_range_score([[1.0]], [[0.0]], low=low, high=high)
+
+
+# ---------------------------------------------------------------------------
+# valid_sample_score
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS[:10])
+def test_varied_images_in_range_are_all_valid(seed: int) -> None:
+    samples, _ = _images(seed, shape=(8, 5, 5))
+    assert valid_sample_score(samples) == 1.0
+    assert valid_sample_score(samples[::-1]) == 1.0
+
+
+def test_identical_samples_score_zero() -> None:
+    one = np.random.default_rng(0).uniform(size=(1, 10))
+    assert valid_sample_score(np.repeat(one, 6, axis=0)) == 0.0
+
+
+def test_out_of_range_and_non_finite_samples_are_invalid() -> None:
+    samples = np.random.default_rng(1).uniform(size=(5, 10))
+    samples[0, 3] = 1.5
+    samples[1, 0] = -0.01
+    samples[2, 5] = np.nan
+    assert valid_sample_score(samples) == 0.4
+    assert valid_sample_score(samples[:2], low=-1.0, high=2.0) == 1.0
+    assert valid_sample_score(np.full((3, 4), np.nan)) == 0.0
+    # A lone valid sample cannot show that the samples vary.
+    assert valid_sample_score(samples[:4]) == 0.0
+
+
+def test_valid_sample_score_needs_two_samples_and_sane_bounds() -> None:
+    with pytest.raises(MetricInputError, match=r"at least 2 samples"):
+        valid_sample_score(np.zeros((1, 4)))
+    with pytest.raises(MetricInputError, match=r"no samples"):
+        valid_sample_score(np.zeros((0, 4)))
+    with pytest.raises(MetricInputError, match=r"low <= high"):
+        valid_sample_score(np.zeros((2, 4)), low=1.0, high=0.0)
+
+
+def test_new_metrics_are_registered_with_their_directions() -> None:
+    a, b = _images(3)
+    assert get_metric("peak_signal_noise_ratio").func(a, b) == peak_signal_noise_ratio(a, b)
+    assert get_metric("peak_signal_noise_ratio").higher_is_better is True
+    assert get_metric("kl_in_range_score").higher_is_better is True
+    assert get_metric("valid_sample_score").higher_is_better is True

@@ -1,0 +1,72 @@
+"""`autoencoder` end to end on its simulated students (slow: runs notebooks and trains models).
+
+release -> fetch/fill in/run/submit through nbgrader's exchange -> collect -> autograde ->
+encoder and decoder called separately on hidden digits -> scored vs reference -> gradebook -> report.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from autograder.demo import run_demo
+from autograder.gradebook import read_grades
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "autoencoder"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return run_demo(tmp_path_factory.mktemp("autoencoder") / "course", [ASSIGNMENT], log=print)
+
+
+@pytest.fixture(scope="module")
+def results(demo):
+    return {r.student: r for r in demo.results[ASSIGNMENT]}
+
+
+def test_correct_solution_earns_full_marks(results):
+    r = results["correct"]
+    assert r.max_model_points == 6
+    assert r.model_points >= 0.9 * r.max_model_points, r.parts
+    assert r.test_points == sum(p.max_points for p in r.parts if p.kind == "test") == 4
+
+
+def test_weak_model_scores_strictly_between(results):
+    r = results["weak_model"]
+    assert 0 < r.model_points < r.max_model_points
+    mse = next(p for p in r.parts if p.metric == "mean_squared_error")
+    assert mse.reference < mse.value < mse.baseline
+    assert "mean_squared_error" in mse.reason and "reference" in mse.reason
+
+
+def test_no_bottleneck_gets_zero_model_points_with_the_reason(results):
+    r = results["no_bottleneck"]
+    model = [p for p in r.parts if p.kind == "model"]
+    assert model and all(p.points == 0 and p.value is None for p in model)
+    assert all(
+        "the encoder outputs 784 values per image; the bottleneck must be at most 32 wide"
+        in p.reason for p in model
+    )
+    # The notebook's own shape test saw it too.
+    shapes = next(p for p in r.parts if p.name == "test_build_model")
+    assert shapes.points == 0 and "(None, 32)" in shapes.reason
+
+
+def test_gradebook_and_report_hold_every_score(demo, results):
+    grades = read_grades(demo.course.db_url, ASSIGNMENT)
+    for r in results.values():
+        mine = {g.cell: g for g in grades if g.student == r.student}
+        for p in r.parts:
+            if p.kind == "test":
+                assert mine[p.name].score == pytest.approx(p.points)
+        assert mine["model_quality"].manual_score == pytest.approx(r.model_points, abs=1e-3)
+        assert sum(g.score for g in mine.values()) == pytest.approx(r.total, abs=1e-3)
+    csv_path, _ = demo.reports[ASSIGNMENT]
+    rows = {row["student"]: row for row in csv.DictReader(csv_path.open())}
+    assert set(rows) == set(results)
+    for r in results.values():
+        assert float(rows[r.student]["gradebook_total"]) == pytest.approx(round(r.total, 2))

@@ -1,0 +1,84 @@
+"""`vae` end to end on its simulated students (slow: runs notebooks and trains small models).
+
+release -> fetch/fill in/run/submit through nbgrader's exchange -> collect -> autograde ->
+encoder and decoder called on hidden digits: reconstruction MSE, KL validity, decoded samples ->
+scored vs reference -> gradebook -> report, in load mode.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from autograder.demo import run_demo
+from autograder.gradebook import read_grades
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "vae"
+METRICS = {"mean_squared_error", "kl_in_range_score", "valid_sample_score"}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return run_demo(tmp_path_factory.mktemp("vae") / "course", [ASSIGNMENT], log=print)
+
+
+@pytest.fixture(scope="module")
+def results(demo):
+    return {r.student: r for r in demo.results[ASSIGNMENT]}
+
+
+def _metric(result, name):
+    return next(p for p in result.parts if p.metric == name)
+
+
+def test_correct_solution_earns_full_marks(results):
+    r = results["correct"]
+    assert r.max_model_points == 6
+    assert {p.metric for p in r.parts if p.kind == "model"} == METRICS
+    assert r.model_points >= 0.9 * r.max_model_points, r.parts
+    assert r.test_points == sum(p.max_points for p in r.parts if p.kind == "test") == 4
+    assert _metric(r, "kl_in_range_score").value == 1.0
+    assert _metric(r, "valid_sample_score").value == 1.0
+
+
+def test_weak_model_scores_strictly_between(results):
+    r = results["weak_model"]
+    assert 0 < r.model_points < r.max_model_points
+    mse = _metric(r, "mean_squared_error")
+    assert mse.reference < mse.value < mse.baseline
+    assert "mean_squared_error" in mse.reason and "reference" in mse.reason
+
+
+def test_kl_check_catches_a_loss_without_the_kl_term(results):
+    r = results["weak_model"]
+    kl = _metric(r, "kl_in_range_score")
+    assert kl.value < 0.5 and kl.points < 0.5
+    assert "kl_in_range_score" in kl.reason
+    # Its decoder still makes valid, varied images from random codes.
+    assert _metric(r, "valid_sample_score").value > 0.9
+
+
+def test_custom_layer_is_refused_by_safe_loading(results):
+    r = results["custom_sampling_layer"]
+    model = [p for p in r.parts if p.kind == "model"]
+    assert model and all(p.points == 0 and p.value is None for p in model)
+    assert all("safe mode" in p.reason and "vae_model.keras" in p.reason for p in model)
+
+
+def test_gradebook_and_report_hold_every_score(demo, results):
+    grades = read_grades(demo.course.db_url, ASSIGNMENT)
+    for r in results.values():
+        mine = {g.cell: g for g in grades if g.student == r.student}
+        for p in r.parts:
+            if p.kind == "test":
+                assert mine[p.name].score == pytest.approx(p.points)
+        assert mine["model_quality"].manual_score == pytest.approx(r.model_points, abs=1e-3)
+        assert sum(g.score for g in mine.values()) == pytest.approx(r.total, abs=1e-3)
+    csv_path, _ = demo.reports[ASSIGNMENT]
+    rows = {row["student"]: row for row in csv.DictReader(csv_path.open())}
+    assert set(rows) == set(results)
+    for r in results.values():
+        assert float(rows[r.student]["gradebook_total"]) == pytest.approx(round(r.total, 2))
