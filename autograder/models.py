@@ -73,7 +73,10 @@ def load_model_safely(path: Path, *, max_mb: float, label: str = "model file"):
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types; every one means "cannot grade this file"
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+        # Keras' first line is often generic; a later one names the custom class or Lambda.
+        telling = [ln for ln in lines if "Could not locate" in ln or "Lambda" in ln]
+        msg = (telling or lines or [type(exc).__name__])[0]
         raise ModelLoadError(f"Keras could not load '{path.name}' in safe mode: {msg[:300]}") from exc
     return model
 

@@ -62,7 +62,8 @@ def scale_points(
     ``[0, 1]`` and multiplied by ``points``.
 
     Args:
-        value: The submission's metric value. NaN or infinite values earn 0.
+        value: The submission's metric value. NaN earns 0; an infinite value earns full points
+            in the metric's direction (PSNR of a perfect output) and 0 in the other.
         baseline: Metric value worth 0 points.
         reference: Metric value worth full points; must be strictly better
             than ``baseline`` in the metric's direction.
@@ -82,8 +83,13 @@ def scale_points(
         points=points,
         higher_is_better=higher_is_better,
     )
-    if value is None or not math.isfinite(value):
+    if value is None or math.isnan(value):
         return 0.0
+    if math.isinf(value):
+        # An infinite value is the best possible one in its direction (e.g. the PSNR of a perfect
+        # output is +inf) and the worst possible one in the other.
+        best = value > 0 if higher_is_better else value < 0
+        return float(points) if best else 0.0
     if higher_is_better:
         fraction = (value - baseline) / (reference - baseline)
     else:

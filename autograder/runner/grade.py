@@ -199,7 +199,11 @@ def measure_submission(ctx: GradingContext, student: str) -> Measurement:
     notebook = autograded if autograded.is_file() else submitted
     try:
         trained = train_model_from_notebook(notebook, spec, scratch)
-        return measure_model_file(trained, spec, task, ctx.test)
+        measured = measure_model_file(trained, spec, task, ctx.test)
+        if measured.error is not None:  # name the model as the student knows it
+            reason = measured.error.reason.replace(f"'{trained.name}'", "the model your code built")
+            measured = Measurement(values={}, error=type(measured.error)(reason))
+        return measured
     except SubmissionError as exc:
         return Measurement(values={}, error=exc)
     finally:
