@@ -6,12 +6,8 @@ model scored vs reference -> gradebook -> report, in load mode.
 
 from __future__ import annotations
 
-import csv
-
 import pytest
-
-from autograder.demo import run_demo
-from autograder.gradebook import read_grades
+from assignment_checks import by_student, check_gradebook_and_report, run_assignment_demo
 
 pytestmark = pytest.mark.slow
 
@@ -20,12 +16,12 @@ ASSIGNMENT = "sinx"
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    return run_demo(tmp_path_factory.mktemp("sinx") / "course", [ASSIGNMENT], log=print)
+    return run_assignment_demo(tmp_path_factory, ASSIGNMENT)
 
 
 @pytest.fixture(scope="module")
 def results(demo):
-    return {r.student: r for r in demo.results[ASSIGNMENT]}
+    return by_student(demo, ASSIGNMENT)
 
 
 def test_correct_solution_earns_full_marks(results):
@@ -55,16 +51,4 @@ def test_wrong_output_shape_gets_zero_model_points_and_fails_the_shape_test(resu
 
 
 def test_gradebook_and_report_hold_every_score(demo, results):
-    grades = read_grades(demo.course.db_url, ASSIGNMENT)
-    for r in results.values():
-        mine = {g.cell: g for g in grades if g.student == r.student}
-        for p in r.parts:
-            if p.kind == "test":
-                assert mine[p.name].score == pytest.approx(p.points)
-        assert mine["model_quality"].manual_score == pytest.approx(r.model_points, abs=1e-3)
-        assert sum(g.score for g in mine.values()) == pytest.approx(r.total, abs=1e-3)
-    csv_path, _ = demo.reports[ASSIGNMENT]
-    rows = {row["student"]: row for row in csv.DictReader(csv_path.open())}
-    assert set(rows) == set(results)
-    for r in results.values():
-        assert float(rows[r.student]["gradebook_total"]) == pytest.approx(round(r.total, 2))
+    check_gradebook_and_report(demo, ASSIGNMENT, results)

@@ -1,0 +1,38 @@
+"""Shared pieces of the per-assignment end-to-end tests (tests/test_assignment_*.py)."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from autograder.demo import DemoOutcome, run_demo
+from autograder.gradebook import read_grades
+from autograder.results import SubmissionResult
+
+
+def run_assignment_demo(tmp_path_factory, assignment: str) -> DemoOutcome:
+    """The whole cycle (release, exchange, collect, grade, report) for one assignment."""
+    return run_demo(tmp_path_factory.mktemp(assignment) / "course", [assignment], log=print)
+
+
+def by_student(demo: DemoOutcome, assignment: str) -> dict[str, SubmissionResult]:
+    return {r.student: r for r in demo.results[assignment]}
+
+
+def check_gradebook_and_report(demo: DemoOutcome, assignment: str,
+                               results: dict[str, SubmissionResult]) -> None:
+    """Every score is in nbgrader's gradebook, and the report's totals match it."""
+    grades = read_grades(demo.course.db_url, assignment)
+    for r in results.values():
+        mine = {g.cell: g for g in grades if g.student == r.student}
+        for p in r.parts:
+            if p.kind == "test":
+                assert mine[p.name].score == pytest.approx(p.points)
+        assert mine["model_quality"].manual_score == pytest.approx(r.model_points, abs=1e-3)
+        assert sum(g.score for g in mine.values()) == pytest.approx(r.total, abs=1e-3)
+    csv_path, _ = demo.reports[assignment]
+    rows = {row["student"]: row for row in csv.DictReader(csv_path.open())}
+    assert set(rows) == set(results)
+    for r in results.values():
+        assert float(rows[r.student]["gradebook_total"]) == pytest.approx(round(r.total, 2))
