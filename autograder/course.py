@@ -54,8 +54,11 @@ class Course:
     def reference_dir(self, assignment: str) -> Path:
         return self.root / "reference_models" / assignment
 
+    def results_dir(self, assignment: str) -> Path:
+        return self.root / "results" / assignment
+
     def result_path(self, assignment: str, student: str) -> Path:
-        return self.root / "results" / assignment / f"{student}.json"
+        return self.results_dir(assignment) / f"{student}.json"
 
     def report_dir(self, assignment: str) -> Path:
         return self.root / "reports" / assignment

@@ -14,7 +14,7 @@ from ..results import SubmissionResult, read_result
 
 def load_results(course: Course, assignment: str) -> list[SubmissionResult]:
     """Every readable result of ``assignment`` (corrupt files are skipped, to be regraded)."""
-    folder = course.root / "results" / assignment
+    folder = course.results_dir(assignment)
     out = []
     for path in sorted(folder.glob("*.json")):
         try:

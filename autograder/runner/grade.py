@@ -336,6 +336,3 @@ class Progress:
         eta = (self.total - self.count) / rate if rate > 0 else 0.0
         self.log(f"[{self.count}/{self.total}] {message} | {rate * 60:.1f}/min, ETA {eta:.0f} s")
 
-
-def results_dir(course: Course, assignment: str) -> Path:
-    return course.root / "results" / assignment
