@@ -10,7 +10,6 @@ The parent records each result (gradebook, result file) as it arrives.
 from __future__ import annotations
 
 import multiprocessing
-import resource
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -38,12 +37,10 @@ def _init_worker(root: str, assignment: str, mode: str) -> None:
     _STATE["device"] = current_device()  # imports TensorFlow now, once per worker
 
 
-def _grade(student: str) -> tuple[dict, float]:
+def _grade(student: str) -> dict:
     from .grade import compute_submission
 
-    result = compute_submission(_STATE["ctx"], student, _STATE["api"])
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return result.to_dict(), peak_mib
+    return compute_submission(_STATE["ctx"], student, _STATE["api"]).to_dict()
 
 
 def grade_in_pool(ctx, students: list[str], workers: int,
@@ -62,7 +59,7 @@ def grade_in_pool(ctx, students: list[str], workers: int,
         for future in as_completed(futures):
             student = futures[future]
             try:
-                data, peak_mib = future.result()
+                data = future.result()
             except Exception as exc:  # noqa: BLE001 - the batch goes on
                 log(f"{student}: grading failed inside the grader, will retry on rerun: "
                     f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
