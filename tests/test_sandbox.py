@@ -143,3 +143,42 @@ def test_exit_codes_are_reported(tmp_path):
     assert run(tmp_path, "import os; os._exit(3)").returncode == 3
     killed = run(tmp_path, "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
     assert killed.returncode != 0 and killed.violation is None
+
+
+LEASH = Path(__file__).resolve().parents[1] / "autograder" / "runner" / "leash.py"
+
+
+def test_leash_starts_nothing_when_the_grader_is_already_gone(tmp_path):
+    import subprocess
+
+    marker = tmp_path / "ran"
+    # A parent pid that is not ours: the launcher was re-parented, so it must not start the command.
+    proc = subprocess.run([sys.executable, "-I", "-S", str(LEASH), "1", "touch", str(marker)])
+    assert proc.returncode == 125
+    assert not marker.exists()
+
+
+def test_leash_kills_the_command_when_its_parent_dies(tmp_path):
+    import signal
+    import subprocess
+
+    import psutil
+
+    # An intermediate "grader" starts `sleep` on a leash, prints the sleeper's pid, then waits.
+    grader = (
+        "import os, subprocess, sys, time\n"
+        f"p = subprocess.Popen([sys.executable, '-I', '-S', {str(LEASH)!r}, str(os.getpid()),"
+        " 'sleep', '120'], start_new_session=True)\n"
+        "print(p.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", grader], stdout=subprocess.PIPE, text=True)
+    child = psutil.Process(int(parent.stdout.readline()))
+    deadline = time.monotonic() + 10
+    while child.name() != "sleep":  # the launcher has exec'd the command
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    child.wait(timeout=10)  # raises psutil.TimeoutExpired if the sleeper outlived its grader
+    assert not child.is_running()

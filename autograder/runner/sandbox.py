@@ -151,6 +151,11 @@ def _parents_first(paths: Iterable[Path]) -> list[str]:
     return args
 
 
+def leash_command() -> list[str]:
+    """The launcher that ties what follows to this process's life (see :mod:`.leash`)."""
+    return [sys.executable, "-I", "-S", str(Path(__file__).with_name("leash.py")), str(os.getpid())]
+
+
 def sandbox_command(argv: list[str], box: Sandbox, env: dict[str, str]) -> list[str]:
     """The full command line that runs ``argv`` inside ``box`` with ``env`` only."""
     lim = box.limits
@@ -159,9 +164,10 @@ def sandbox_command(argv: list[str], box: Sandbox, env: dict[str, str]) -> list[
     # far more virtual memory than it uses, so the cap is generous.
     address_space = max(8 * mem_bytes, 32 * 2**30)
     prlimit = [
+        *leash_command(),
         "prlimit",
         # Soft limit sends SIGXCPU (a recognisable death); the hard limit, a little later, SIGKILL.
-    f"--cpu={int(lim.cpu_s)}:{int(lim.cpu_s) + 5}",
+        f"--cpu={int(lim.cpu_s)}:{int(lim.cpu_s) + 5}",
         f"--fsize={lim.file_size_mb * 2**20}",
         f"--as={address_space}",
         "--core=0",
