@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..course import Course
 from ..gradebook import read_grades
-from ..results import SubmissionResult, read_result
+from ..results import PartResult, SubmissionResult, read_result
 
 
 def load_results(course: Course, assignment: str) -> list[SubmissionResult]:
@@ -22,6 +22,12 @@ def load_results(course: Course, assignment: str) -> list[SubmissionResult]:
         except ValueError:
             continue
     return out
+
+
+def metric_label(result: SubmissionResult, part: PartResult) -> str:
+    """A model part's metric name, prefixed by its grade id when the assignment has several models."""
+    grade_ids = {p.name.split(":")[0] for p in result.parts if p.kind == "model"}
+    return part.name if len(grade_ids) > 1 else str(part.metric)
 
 
 def results_frame(results: list[SubmissionResult], gradebook_totals: dict[str, float] | None = None):
@@ -39,7 +45,7 @@ def results_frame(results: list[SubmissionResult], gradebook_totals: dict[str, f
         for p in r.parts:
             row[f"points:{p.name}"] = round(p.points, 2)
             if p.kind == "model":
-                row[f"value:{p.metric}"] = None if p.value is None else round(p.value, 4)
+                row[f"value:{metric_label(r, p)}"] = None if p.value is None else round(p.value, 4)
         row["failures"] = "; ".join(f"{p.name}: {p.reason}" for p in r.parts
                                     if p.reason and p.points < p.max_points)
         row["mode"] = r.mode
@@ -75,8 +81,8 @@ def _html_page(assignment: str, frame: pd.DataFrame, results: list[SubmissionRes
     refs = {}
     for r in results:
         for p in r.parts:
-            if p.kind == "model" and p.metric not in refs:
-                refs[p.metric] = (p.reference, p.baseline, p.max_points, p.extra_credit)
+            if p.kind == "model" and metric_label(r, p) not in refs:
+                refs[metric_label(r, p)] = (p.reference, p.baseline, p.max_points, p.extra_credit)
     ref_rows = "".join(
         f"<tr><td>{html.escape(m)}</td><td>{ref:.4f}</td><td>{base:.4f}</td>"
         f"<td>{pts:g}{' (extra credit)' if ec else ''}</td></tr>"
