@@ -150,15 +150,16 @@ def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
 
 
 #: keys a ``[[parts]]`` table may set; the others are the assignment's, shared by every part
-PART_KEYS = {"name", "task", "dataset", "model_file", "model_grade_id", "metrics", "train"}
+PART_KEYS = {"name", "task", "dataset", "model_file", "model_grade_id", "metrics", "train", "budget"}
 
 
 def parse_spec(data: dict[str, Any], where: str = "spec") -> GradingSpec:
     """Build a :class:`GradingSpec` from a parsed TOML table, validating every field.
 
     A multi-model assignment lists its models as ``[[parts]]`` tables (see :data:`PART_KEYS`);
-    each part inherits the assignment's other keys, and its ``[parts.train]`` table is merged over
-    the assignment's ``[train]`` (shared cells, a builder per part). The returned spec is then the
+    each part inherits the assignment's other keys, and its ``[parts.train]`` and ``[parts.budget]``
+    tables are merged over the assignment's ``[train]`` and ``[budget]`` (shared cells, a builder
+    and epochs per part). The returned spec is then the
     first part's, with every part in :attr:`GradingSpec.parts`.
     """
     if "parts" in data:
@@ -171,7 +172,7 @@ def _parse_parts(data: dict[str, Any], where: str) -> GradingSpec:
     if not raw_parts or not isinstance(raw_parts, list) or not all(isinstance(p, dict) for p in raw_parts):
         raise SpecError(f"{where}: 'parts' must be one or more [[parts]] tables")
     shared = {k: v for k, v in data.items() if k != "parts"}
-    clash = sorted(set(shared) & (PART_KEYS - {"train"}))
+    clash = sorted(set(shared) & (PART_KEYS - {"train", "budget"}))
     if clash:
         raise SpecError(f"{where}: {clash} belong in each [[parts]] table when parts are used")
     parts = []
@@ -184,7 +185,8 @@ def _parse_parts(data: dict[str, Any], where: str) -> GradingSpec:
         if unknown:
             raise SpecError(f"{pw}: unknown keys {sorted(unknown)}; a part sets {sorted(PART_KEYS)}")
         merged = {**shared, **{k: v for k, v in raw.items() if k != "name"}}
-        merged["train"] = {**_table(shared, "train", where), **_table(raw, "train", pw)}
+        for table in ("train", "budget"):
+            merged[table] = {**_table(shared, table, where), **_table(raw, table, pw)}
         parts.append(_replace(_parse_single(merged, f"{where}: part {name!r}"), part=name))
     for key in ("part", "model_file", "model_grade_id"):
         values = [getattr(p, key) for p in parts]
