@@ -337,3 +337,82 @@ def test_metrics_file_missing(tmp_path):
         load_reference_metrics(dest, load_spec(dest))
     assert "metrics.json" in str(info.value)
     assert "autograder train-reference digits" in str(info.value)
+
+
+# --- multi-model assignments: [[parts]] ------------------------------------------------------
+
+PART_KEYS_OF_VALID = ("task", "dataset", "model_file", "model_grade_id", "metrics")
+
+
+def with_parts(*names: str, **part_changes) -> dict:
+    shared = {k: v for k, v in copy.deepcopy(VALID).items() if k not in PART_KEYS_OF_VALID}
+    parts = []
+    for i, name in enumerate(names):
+        part = {k: copy.deepcopy(VALID[k]) for k in PART_KEYS_OF_VALID}
+        part.update(name=name, model_file=f"{name}.keras", model_grade_id=f"{name}_quality")
+        part["metrics"] = [{"name": "accuracy", "points": 2 + i, "baseline": "majority_class"}]
+        part.update(part_changes)
+        parts.append(part)
+    return {**shared, "parts": parts}
+
+
+def test_parts_inherit_shared_keys_and_merge_train_and_budget():
+    data = with_parts("first", "second")
+    data["parts"][1]["train"] = {"builder": "build_second"}
+    data["parts"][1]["budget"] = {"epochs": 9}
+    spec = parse_spec(data)
+    first, second = spec.models()
+    assert [m.part for m in spec.models()] == ["first", "second"] and spec.part == ""
+    assert second.train == TrainSpec(cells=("imports", "build_model"), builder="build_second")
+    assert second.budget == Budget(epochs=9, batch_size=32)  # batch size from the shared [budget]
+    assert first.budget.epochs == 3 and first.seed == second.seed == 7
+    assert spec.max_model_points == 2 + 3
+    trained = spec.with_mode("train")
+    assert trained.mode == "train" and all(m.mode == "train" for m in trained.models())
+
+
+def test_a_single_model_spec_is_its_only_model():
+    spec = parse_spec(valid())
+    assert spec.models() == (spec,) and spec.part == ""
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d.update(parts=[]), "one or more [[parts]]"),
+        (lambda d: d.update(parts=["x"]), "one or more [[parts]]"),
+        (lambda d: d.update(task="classifier"), "belong in each [[parts]] table"),
+        (lambda d: d["parts"][0].pop("name"), "missing required key 'name'"),
+        (lambda d: d["parts"][0].update(name="a/b"), "plain identifier"),
+        (lambda d: d["parts"][0].update(seed=3), "unknown keys ['seed']"),
+        (lambda d: d["parts"][1].update(name="first"), "its own name"),
+        (lambda d: d["parts"][1].update(model_file="first.keras"), "its own model_file"),
+        (lambda d: d["parts"][1].update(model_grade_id="first_quality"), "its own model_grade_id"),
+        (lambda d: d["parts"][1].update(metrics=[]), "part 'second': at least one [[metrics]]"),
+    ],
+)
+def test_bad_parts_raise_spec_error(change, expected):
+    data = with_parts("first", "second")
+    change(data)
+    assert expected in spec_error(data)
+
+
+def test_train_mode_needs_cells_in_every_part():
+    data = with_parts("first", "second")
+    data.pop("train")
+    with pytest.raises(SpecError, match="part 'first'"):
+        parse_spec(data).with_mode("train")
+
+
+def test_committed_restoration_spec_has_four_parts_with_references():
+    from autograder.course import Course
+
+    course = Course.at(REPO)
+    spec = course.spec("restoration")
+    assert [m.part for m in spec.models()] == ["colorize", "upres", "inpaint", "frames"]
+    for model in spec.models():
+        refm = course.reference_metrics(model)
+        assert (course.model_reference_dir(model) / "reference.keras").is_file()
+        for metric in model.metrics:  # every reference beats its part's baseline
+            better = refm.reference[metric.name] > refm.baseline_value(metric)
+            assert better == (metric.name == "peak_signal_noise_ratio"), (model.part, metric.name)
