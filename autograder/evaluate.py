@@ -27,6 +27,8 @@ class Measurement:
 
     values: dict[str, float]
     error: SubmissionError | None = None
+    #: what the student should know about a measured value (e.g. which pipeline check failed)
+    notes: tuple[str, ...] = ()
 
 
 def measure_outputs(task: Task, spec: GradingSpec, outputs: np.ndarray, test: Split) -> dict:
@@ -72,6 +74,8 @@ def metric_part(
             f"{metric.name} {value:.4f} vs reference {reference:.4f} "
             f"(baseline {metric.baseline} {baseline:.4f}): {points:.2f} of {metric.points:g} points"
         )
+        if measurement.notes:
+            reason += ". " + "; ".join(measurement.notes)
     return PartResult(points=points, reason=reason, value=value, **common)
 
 

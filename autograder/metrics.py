@@ -417,6 +417,10 @@ def _higher_is_better(name: str) -> bool:
     raise ValueError(f"cannot infer the direction of metric {name!r} from its name")
 
 
+def _measured_in_sandbox(y_true, y_pred) -> float:
+    raise MetricInputError("this metric is measured by its task in the sandbox, not from model outputs")
+
+
 def _register(name: str, func: Callable[..., float]) -> MetricInfo:
     return MetricInfo(name=name, func=func, higher_is_better=_higher_is_better(name))
 
@@ -432,6 +436,11 @@ METRICS: dict[str, MetricInfo] = {
         # Validity checks of generative models (fractions of valid items): higher is better.
         _register("kl_in_range_score", kl_in_range_score),
         _register("valid_sample_score", valid_sample_score),
+        # Input pipelines (autograder/pipeline_checks.py measures them in the sandbox, so these
+        # are never computed from model outputs): the fraction of checks passed, and items per
+        # second over a naive loop's. Both higher is better.
+        MetricInfo("pipeline_correctness", _measured_in_sandbox, higher_is_better=True),
+        MetricInfo("throughput_log2_ratio", _measured_in_sandbox, higher_is_better=True),
     )
 }
 """Registered metrics, keyed by the name used in assignment configuration."""

@@ -8,6 +8,7 @@ hidden split by the same evaluation code that grades students.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -19,6 +20,7 @@ from .course import Course
 from .data import fingerprint, load_dataset, write_student_files
 from .errors import AutograderError, SubmissionError
 from .evaluate import measure_model_file
+from .notebook import cell_sources
 from .spec import METRICS_FILE, REFERENCE_MODEL_FILE, GradingSpec, ReferenceMetrics
 from .tasks import get_task
 
@@ -48,6 +50,9 @@ def train_model_reference(course: Course, spec: GradingSpec) -> ReferenceMetrics
     task = get_task(spec.task)
     train = load_dataset(spec.dataset, "train")
     test = load_dataset(spec.dataset, "test")
+    if hasattr(task, "measure_notebook"):
+        return _write_metrics(course, spec, *_measure_notebook_reference(task, notebook, spec, test),
+                              test=test, train=train, written=written)
     with tempfile.TemporaryDirectory() as scratch:
         try:
             trained = train_model_from_notebook(
@@ -64,14 +69,34 @@ def train_model_reference(course: Course, spec: GradingSpec) -> ReferenceMetrics
     for m in spec.metrics:
         outputs = task.baseline_outputs(m.baseline, train, test)
         baselines.setdefault(m.name, {})[m.baseline] = float(task.measure(m.name, outputs, test))
+    return _write_metrics(course, spec, measured.values, baselines,
+                          weights_fingerprint(ref_dir / REFERENCE_MODEL_FILE),
+                          test=test, train=train, written=written)
+
+
+def _measure_notebook_reference(task, notebook: Path, spec: GradingSpec, test):
+    """Reference values of a task that grades notebook code itself (no model file is kept)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        measured = task.measure_notebook(notebook, spec, Path(scratch), test, seed=spec.reference_seed)
+    if measured.error is not None:
+        raise AutograderError(f"the reference solution failed: {measured.error.reason}")
+    baselines = {m.name: {m.baseline: task.baseline_value(m.name, m.baseline)} for m in spec.metrics}
+    cells = "\n".join(source for _gid, source in cell_sources(notebook, spec.train.cells))
+    return measured.values, baselines, hashlib.sha256(cells.encode()).hexdigest()[:16]
+
+
+def _write_metrics(course: Course, spec: GradingSpec, values: dict[str, float],
+                   baselines: dict[str, dict[str, float]], version: str, *, test, train,
+                   written: list[Path]) -> ReferenceMetrics:
+    ref_dir = course.model_reference_dir(spec)
     refm = ReferenceMetrics(
-        reference={k: round(v, 6) for k, v in measured.values.items()},
+        reference={k: round(v, 6) for k, v in values.items()},
         baseline={k: {b: round(v, 6) for b, v in d.items()} for k, d in baselines.items()},
         data_fingerprint=test.fingerprint,
-        version=weights_fingerprint(ref_dir / REFERENCE_MODEL_FILE),
+        version=version,
     )
     payload = {
-        "assignment": assignment,
+        "assignment": spec.assignment,
         "reference": refm.reference,
         "baseline": refm.baseline,
         "data_fingerprint": refm.data_fingerprint,

@@ -189,7 +189,7 @@ def _parse_parts(data: dict[str, Any], where: str) -> GradingSpec:
             merged[table] = {**_table(shared, table, where), **_table(raw, table, pw)}
         parts.append(_replace(_parse_single(merged, f"{where}: part {name!r}"), part=name))
     for key in ("part", "model_file", "model_grade_id"):
-        values = [getattr(p, key) for p in parts]
+        values = [getattr(p, key) for p in parts if getattr(p, key)]
         if len(set(values)) != len(values):
             raise SpecError(f"{where}: each part needs its own {key.replace('part', 'name')}; got {values}")
     return _replace(parts[0], part="", parts=tuple(parts))
@@ -272,13 +272,15 @@ def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
             raise SpecError(f"{lw}: {name} must be positive")
         lim_values[name] = value
     seed = _require(data, "seed", int, where)
+    if mode == "load" and not data.get("model_file"):
+        raise SpecError(f"{where}: mode 'load' needs model_file, the file the notebook saves")
     return GradingSpec(
         assignment=_require(data, "assignment", str, where),
         notebook=_require(data, "notebook", str, where),
         task=_require(data, "task", str, where),
         dataset=_require(data, "dataset", str, where),
         mode=mode,
-        model_file=_require(data, "model_file", str, where),
+        model_file=_optional(data, "model_file", str, "", where),
         model_grade_id=_require(data, "model_grade_id", str, where),
         seed=seed,
         reference_seed=_optional(data, "reference_seed", int, seed, where),

@@ -121,11 +121,17 @@ def test_with_mode():
         spec.with_mode("bogus")
 
 
+def test_model_file_is_needed_in_load_mode_only():
+    assert "mode 'load' needs model_file" in spec_error(valid(model_file=None))
+    spec = parse_spec(valid(model_file=None, mode="train"))  # e.g. a task grading notebook code
+    assert spec.model_file == ""
+
+
 # --- parse_spec errors ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("key", ["assignment", "notebook", "task", "dataset", "mode",
-                                 "model_file", "model_grade_id", "seed"])
+                                 "model_grade_id", "seed"])
 def test_missing_required_key(key):
     msg = spec_error(valid(**{key: None}))
     assert "missing required key" in msg and repr(key) in msg

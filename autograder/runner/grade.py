@@ -214,6 +214,13 @@ def measure_submission(ctx: GradingContext, student: str, model: ModelContext) -
     """Measure one of the submission's models: its saved file (load) or a retrained one (train)."""
     spec, course = model.spec, ctx.course
     task = get_task(spec.task)
+    if hasattr(task, "measure_notebook"):  # the task grades notebook code itself, in the sandbox
+        scratch = course.scratch_dir(spec.assignment, student)
+        shutil.rmtree(scratch, ignore_errors=True)
+        try:
+            return task.measure_notebook(_graded_notebook(ctx, student, spec), spec, scratch, model.test)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     if spec.mode == "load":
         path = course.submitted_dir(spec.assignment, student) / spec.model_file
         return measure_model_file(path, spec, task, model.test)
@@ -221,11 +228,8 @@ def measure_submission(ctx: GradingContext, student: str, model: ModelContext) -
 
     scratch = course.scratch_dir(spec.assignment, student)
     shutil.rmtree(scratch, ignore_errors=True)
-    autograded = course.autograded_dir(spec.assignment, student) / f"{spec.notebook}.ipynb"
-    submitted = course.submitted_dir(spec.assignment, student) / f"{spec.notebook}.ipynb"
-    notebook = autograded if autograded.is_file() else submitted
     try:
-        trained = train_model_from_notebook(notebook, spec, scratch)
+        trained = train_model_from_notebook(_graded_notebook(ctx, student, spec), spec, scratch)
         measured = measure_model_file(trained, spec, task, model.test)
         if measured.error is not None:  # name the model as the student knows it
             reason = measured.error.reason.replace(f"'{trained.name}'", "the model your code built")
@@ -235,6 +239,13 @@ def measure_submission(ctx: GradingContext, student: str, model: ModelContext) -
         return Measurement(values={}, error=exc)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _graded_notebook(ctx: GradingContext, student: str, spec: GradingSpec) -> Path:
+    """The autograded notebook (hidden tests restored by nbgrader), else the submitted one."""
+    name = f"{spec.notebook}.ipynb"
+    autograded = ctx.course.autograded_dir(spec.assignment, student) / name
+    return autograded if autograded.is_file() else ctx.course.submitted_dir(spec.assignment, student) / name
 
 
 def model_parts(ctx: GradingContext, student: str, refused: str = "") -> tuple[PartResult, ...]:

@@ -37,20 +37,30 @@ def train_model_from_notebook(
         TimeLimitError: training exceeded ``spec.budget.time_limit_s``.
         ResourceLimitError: training exceeded a memory, disk or CPU limit of ``spec.limits``.
     """
-    import numpy as np
-
     from ..data import load_dataset
+
+    train = load_dataset(spec.dataset, "train")
+    job = run_notebook_job(notebook, spec, workdir, train.x, train.y, kind="train", seed=seed)
+    return Path(job["out"])
+
+
+def run_notebook_job(notebook: Path, spec: GradingSpec, workdir: Path, x, y, *, kind: str,
+                     seed: int | None = None) -> dict:
+    """Run the notebook's cells and a ``kind`` job (``train`` or ``pipeline``) on ``x``, ``y`` in a
+    sandboxed child; returns the job, with the child's ``status`` (raises as
+    :func:`train_model_from_notebook` does when the student's code fails)."""
+    import numpy as np
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     for stale in workdir.iterdir():
         if stale.is_file():
             stale.unlink()
-    train = load_dataset(spec.dataset, "train")
     train_file = workdir / "train.npz"
-    np.savez(train_file, x=train.x, y=train.y)
+    np.savez(train_file, x=x, y=y)
     token = secrets.token_hex(16)
     job = {
+        "kind": kind,
         "cells": cell_sources(notebook, spec.train.cells),
         "builder": spec.train.builder,
         "seed": spec.seed if seed is None else seed,
@@ -69,23 +79,21 @@ def train_model_from_notebook(
     outcome = run_sandboxed(
         [sys.executable, "-m", "autograder.runner.train_worker", str(job_path)], box
     )
+    what = "training your model" if kind == "train" else "running your code"
     if outcome.violation:
         if outcome.violation.startswith("time limit"):
-            raise TimeLimitError(
-                f"training your model took longer than the limit of {limits.wall_s:g} s"
-            )
-        raise ResourceLimitError(f"training your model was stopped: {outcome.violation}")
+            raise TimeLimitError(f"{what} took longer than the limit of {limits.wall_s:g} s")
+        raise ResourceLimitError(f"{what} was stopped: {outcome.violation}")
     status = _read_status(workdir / "status.json", token)
     if status and not status.get("ok"):
-        raise StudentCodeError(
-            f"retraining your model failed in {status['where']}: {status['message']}"
-        )
+        raise StudentCodeError(f"{what} failed in {status['where']}: {status['message']}")
     if outcome.returncode != 0 or not status:
         tail = (outcome.stderr or "").strip().splitlines()[-1:] or ["no output"]
         raise StudentCodeError(
-            f"retraining your model stopped with exit code {outcome.returncode}: {tail[0][:300]}"
+            f"{what} stopped with exit code {outcome.returncode}: {tail[0][:300]}"
         )
-    return Path(job["out"])
+    job["status"] = status
+    return job
 
 
 def _read_status(path: Path, token: str) -> dict | None:

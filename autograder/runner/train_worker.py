@@ -1,4 +1,5 @@
-"""Train mode, the child side: run a notebook's model code and train its model.
+"""Train mode, the child side: run a notebook's model code and train its model (or, for a job of
+kind ``pipeline``, check and time the input pipeline it builds: :mod:`autograder.pipeline_checks`).
 
 Run as ``python -m autograder.runner.train_worker JOB.json`` in a scratch directory. The job names
 the code cells to run, the builder function they define, a file holding the training split (the
@@ -50,6 +51,8 @@ def run_job(job: dict) -> int:
     if not callable(builder):
         return _fail(job, "builder", job["builder"],
                      f"the notebook does not define a function {job['builder']}()")
+    if job.get("kind") == "pipeline":
+        return _measure_pipeline(job, builder, x_train, y_train)
     try:
         model = builder()
     except BaseException as exc:  # noqa: BLE001
@@ -67,6 +70,19 @@ def run_job(job: dict) -> int:
         return _fail(job, "fit", job["builder"], _describe(exc, "<cell"))
     model.save(job["out"])
     _write_status(job, ok=True, n_train=int(len(x_train)), numpy=np.__version__)
+    return 0
+
+
+def _measure_pipeline(job: dict, make_pipeline, images, labels) -> int:
+    """Pipeline jobs: check and time the student's input pipeline instead of training a model."""
+    from autograder.pipeline_checks import measure_pipeline
+
+    try:
+        report = measure_pipeline(make_pipeline, images, labels, int(job["batch_size"]), int(job["seed"]))
+    except BaseException as exc:  # noqa: BLE001
+        return _fail(job, "builder", job["builder"], _describe(exc, "<cell"))
+    _write_status(job, ok=True, values=report.values(), problems=report.problems,
+                  items_per_s={"pipeline": report.pipeline_items_per_s, "naive": report.naive_items_per_s})
     return 0
 
 
