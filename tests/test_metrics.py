@@ -284,9 +284,12 @@ def test_top_k_out_of_range_labels_raise(label: int) -> None:
 def test_registry_keys_and_directions() -> None:
     assert set(METRICS) == {
         "accuracy", "top_2_accuracy", "mean_squared_error", "peak_signal_noise_ratio",
-        "kl_in_range_score", "valid_sample_score",
+        "kl_in_range_score", "valid_sample_score", "pipeline_correctness", "throughput_log2_ratio",
     }
     assert METRICS["accuracy"].higher_is_better is True
+    assert METRICS["throughput_log2_ratio"].higher_is_better is True
+    with pytest.raises(MetricInputError, match="measured by its task"):
+        METRICS["pipeline_correctness"].func([1], [1])
     assert METRICS["top_2_accuracy"].higher_is_better is True
     assert METRICS["mean_squared_error"].higher_is_better is False
     for name, info in METRICS.items():
@@ -296,7 +299,9 @@ def test_registry_keys_and_directions() -> None:
 
 
 # Registered under scikit-image's name, which says no direction: PSNR is higher-is-better.
-NAMED_EXCEPTIONS = {"peak_signal_noise_ratio": True}
+# The input-pipeline metrics (measured by their task in the sandbox) are higher-is-better too.
+NAMED_EXCEPTIONS = {"peak_signal_noise_ratio": True, "pipeline_correctness": True,
+                    "throughput_log2_ratio": True}
 
 
 def test_registry_direction_follows_name_rule() -> None:
