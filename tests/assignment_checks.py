@@ -8,7 +8,27 @@ import pytest
 
 from autograder.demo import DemoOutcome, run_demo
 from autograder.gradebook import read_grades
-from autograder.results import SubmissionResult
+from autograder.results import PartResult, SubmissionResult
+
+
+def assignment_fixtures(assignment: str):
+    """The module-scoped ``demo`` and ``results`` fixtures of one assignment's end-to-end test:
+    ``demo, results = assignment_fixtures(ASSIGNMENT)`` at the top of the test module."""
+
+    @pytest.fixture(scope="module")
+    def demo(tmp_path_factory) -> DemoOutcome:
+        return run_assignment_demo(tmp_path_factory, assignment)
+
+    @pytest.fixture(scope="module")
+    def results(demo) -> dict[str, SubmissionResult]:
+        return by_student(demo, assignment)
+
+    return demo, results
+
+
+def metric_part(result: SubmissionResult, metric: str) -> PartResult:
+    """The model part of ``result`` that measured ``metric``."""
+    return next(p for p in result.parts if p.metric == metric)
 
 
 def run_assignment_demo(tmp_path_factory, assignment: str) -> DemoOutcome:

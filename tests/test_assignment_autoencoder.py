@@ -7,21 +7,14 @@ encoder and decoder called separately on hidden digits -> scored vs reference ->
 from __future__ import annotations
 
 import pytest
-from assignment_checks import by_student, check_gradebook_and_report, run_assignment_demo
+from assignment_checks import assignment_fixtures, check_gradebook_and_report
 
 pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "autoencoder"
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return run_assignment_demo(tmp_path_factory, ASSIGNMENT)
-
-
-@pytest.fixture(scope="module")
-def results(demo):
-    return by_student(demo, ASSIGNMENT)
+demo, results = assignment_fixtures(ASSIGNMENT)
 
 
 def test_correct_solution_earns_full_marks(results):

@@ -8,7 +8,7 @@ model run on hidden noisy digits, MSE and PSNR vs the noisy input and the refere
 from __future__ import annotations
 
 import pytest
-from assignment_checks import by_student, check_gradebook_and_report, run_assignment_demo
+from assignment_checks import assignment_fixtures, check_gradebook_and_report, metric_part
 
 pytestmark = pytest.mark.slow
 
@@ -16,18 +16,7 @@ ASSIGNMENT = "denoiser"
 METRICS = {"mean_squared_error", "peak_signal_noise_ratio"}
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return run_assignment_demo(tmp_path_factory, ASSIGNMENT)
-
-
-@pytest.fixture(scope="module")
-def results(demo):
-    return by_student(demo, ASSIGNMENT)
-
-
-def _metric(result, name):
-    return next(p for p in result.parts if p.metric == name)
+demo, results = assignment_fixtures(ASSIGNMENT)
 
 
 def test_correct_solution_earns_full_marks(results):
@@ -36,14 +25,14 @@ def test_correct_solution_earns_full_marks(results):
     assert {p.metric for p in r.parts if p.kind == "model"} == METRICS
     assert r.model_points >= 0.9 * r.max_model_points, r.parts
     assert r.test_points == sum(p.max_points for p in r.parts if p.kind == "test") == 4
-    psnr = _metric(r, "peak_signal_noise_ratio")
+    psnr = metric_part(r, "peak_signal_noise_ratio")
     assert psnr.value > psnr.baseline + 7  # dB over the noisy input
 
 
 def test_weak_model_scores_strictly_between(results):
     r = results["weak_model"]
     assert 0 < r.model_points < r.max_model_points
-    mse, psnr = _metric(r, "mean_squared_error"), _metric(r, "peak_signal_noise_ratio")
+    mse, psnr = metric_part(r, "mean_squared_error"), metric_part(r, "peak_signal_noise_ratio")
     assert mse.reference < mse.value < mse.baseline
     assert psnr.baseline < psnr.value < psnr.reference
     assert "peak_signal_noise_ratio" in psnr.reason and "(baseline input" in psnr.reason

@@ -7,7 +7,7 @@ model scored vs reference -> gradebook -> report, in load mode.
 from __future__ import annotations
 
 import pytest
-from assignment_checks import by_student, check_gradebook_and_report, run_assignment_demo
+from assignment_checks import assignment_fixtures, check_gradebook_and_report
 
 pytestmark = pytest.mark.slow
 
@@ -15,14 +15,7 @@ ASSIGNMENT = "flowers"
 N_TEST_POINTS = 6
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return run_assignment_demo(tmp_path_factory, ASSIGNMENT)
-
-
-@pytest.fixture(scope="module")
-def results(demo):
-    return by_student(demo, ASSIGNMENT)
+demo, results = assignment_fixtures(ASSIGNMENT)
 
 
 def _part(result, name):

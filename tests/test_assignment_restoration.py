@@ -8,7 +8,7 @@ part -> report.
 from __future__ import annotations
 
 import pytest
-from assignment_checks import by_student, check_gradebook_and_report, run_assignment_demo
+from assignment_checks import assignment_fixtures, check_gradebook_and_report
 
 pytestmark = pytest.mark.slow
 
@@ -16,14 +16,7 @@ ASSIGNMENT = "restoration"
 PARTS = ("colorize_quality", "upres_quality", "inpaint_quality", "frames_quality")
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return run_assignment_demo(tmp_path_factory, ASSIGNMENT)
-
-
-@pytest.fixture(scope="module")
-def results(demo):
-    return by_student(demo, ASSIGNMENT)
+demo, results = assignment_fixtures(ASSIGNMENT)
 
 
 def _part_points(result, grade_id):

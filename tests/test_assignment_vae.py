@@ -8,7 +8,7 @@ scored vs reference -> gradebook -> report, in load mode.
 from __future__ import annotations
 
 import pytest
-from assignment_checks import by_student, check_gradebook_and_report, run_assignment_demo
+from assignment_checks import assignment_fixtures, check_gradebook_and_report, metric_part
 
 pytestmark = pytest.mark.slow
 
@@ -16,18 +16,7 @@ ASSIGNMENT = "vae"
 METRICS = {"mean_squared_error", "kl_in_range_score", "valid_sample_score"}
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return run_assignment_demo(tmp_path_factory, ASSIGNMENT)
-
-
-@pytest.fixture(scope="module")
-def results(demo):
-    return by_student(demo, ASSIGNMENT)
-
-
-def _metric(result, name):
-    return next(p for p in result.parts if p.metric == name)
+demo, results = assignment_fixtures(ASSIGNMENT)
 
 
 def test_correct_solution_earns_full_marks(results):
@@ -36,25 +25,25 @@ def test_correct_solution_earns_full_marks(results):
     assert {p.metric for p in r.parts if p.kind == "model"} == METRICS
     assert r.model_points >= 0.9 * r.max_model_points, r.parts
     assert r.test_points == sum(p.max_points for p in r.parts if p.kind == "test") == 4
-    assert _metric(r, "kl_in_range_score").value == 1.0
-    assert _metric(r, "valid_sample_score").value == 1.0
+    assert metric_part(r, "kl_in_range_score").value == 1.0
+    assert metric_part(r, "valid_sample_score").value == 1.0
 
 
 def test_weak_model_scores_strictly_between(results):
     r = results["weak_model"]
     assert 0 < r.model_points < r.max_model_points
-    mse = _metric(r, "mean_squared_error")
+    mse = metric_part(r, "mean_squared_error")
     assert mse.reference < mse.value < mse.baseline
     assert "mean_squared_error" in mse.reason and "reference" in mse.reason
 
 
 def test_kl_check_catches_a_loss_without_the_kl_term(results):
     r = results["weak_model"]
-    kl = _metric(r, "kl_in_range_score")
+    kl = metric_part(r, "kl_in_range_score")
     assert kl.value < 0.5 and kl.points < 0.5
     assert "kl_in_range_score" in kl.reason
     # Its decoder still makes valid, varied images from random codes.
-    assert _metric(r, "valid_sample_score").value > 0.9
+    assert metric_part(r, "valid_sample_score").value > 0.9
 
 
 def test_custom_layer_is_refused_by_safe_loading(results):
