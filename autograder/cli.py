@@ -82,6 +82,23 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_feedback(args) -> int:
+    from .reports import load_results
+    from .student_feedback import generate_feedback
+
+    course = _course(args)
+    for a in _assignments(args, course):
+        results = load_results(course, a)
+        if not results:
+            print(f"{a}: no results yet (run autograder grade first)")
+            continue
+        outcome = generate_feedback(course, a, results, pictures=not args.no_pictures)
+        if not outcome.get("success"):
+            raise AutograderError(f"nbgrader generate_feedback {a} failed:\n{outcome.get('error')}")
+        print(f"{a}: feedback for {len(results)} students in {course.root / 'feedback'}")
+    return 0
+
+
 def cmd_train_reference(args) -> int:
     from .reference import train_reference
 
@@ -141,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "default: all")
         q.add_argument("--no-pictures", action="store_true",
                        help="skip running the saved models for confusion matrices and reconstructions")
+    p = add("feedback", cmd_feedback, "nbgrader feedback with each student's model section (no hidden tests)")
+    p.add_argument("--no-pictures", action="store_true", help="model sections without pictures")
     add("train-reference", cmd_train_reference, "retrain the reference model and its metrics")
     add("generate", cmd_generate, "regenerate release/<assignment> from source/ with nbgrader")
     return parser

@@ -12,6 +12,7 @@ from autograder._env import ensure_tools_on_path
 from autograder.course import Course
 from autograder.results import PartResult, SubmissionResult, write_result
 
+REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "toy"
 NOTEBOOK = "toy"
 # Two models share metric names: reports must keep their columns apart.

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from report_helpers import ASSIGNMENT, fake_course
 
 from autograder.errors import AutograderError
 from autograder.reports import write_reports
 from autograder.reports.export import FORMATS, lms_frame, parse_formats
 from autograder.reports.tables import model_parts_summary, parts_frame
-from report_helpers import ASSIGNMENT, fake_course
 
 
 @pytest.fixture(scope="module")
