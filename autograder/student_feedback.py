@@ -67,15 +67,13 @@ def figures_of(pictures: Pictures | None) -> list[FeedbackFigure]:
     if isinstance(pictures, ClassifierPictures):
         out = [FeedbackFigure("Confusion matrix (rows: true class, columns: your prediction)",
                               figures.confusion_matrix_plot(pictures.confusion, "your classifier"))]
-        if len(pictures.mistake_images):
+        # inputs that are not images (e.g. a flower's 4 measurements) are not drawn
+        if len(pictures.mistake_images) and pictures.mistake_images[0].size >= 64:
             titles = [f"true {t}, yours: {a} then {b}"
                       for t, (a, b) in zip(pictures.mistake_true, pictures.mistake_top2, strict=True)]
-            try:
-                grid = figures.image_grid([[im] for im in pictures.mistake_images], titles, ["input"],
-                                          "your most confident mistakes")
-                out.append(FeedbackFigure("Your model's most confident mistakes (its top 2 guesses)", grid))
-            except ValueError:  # inputs that are not images (e.g. measurements)
-                pass
+            grid = figures.image_grid([[im] for im in pictures.mistake_images], titles, ["input"],
+                                      "your most confident mistakes")
+            out.append(FeedbackFigure("Your model's most confident mistakes (its top 2 guesses)", grid))
         return out
     if isinstance(pictures, ReconstructionPictures):
         rows = [[i, o, t] for i, o, t in zip(pictures.inputs, pictures.outputs, pictures.targets,
