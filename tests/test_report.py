@@ -187,3 +187,24 @@ def test_report_renders_in_a_real_browser(graded, tmp_path):
     assert len(np.unique(pixels, axis=0)) > 50, "the screenshot is blank"
     # the histogram's bars (#4c72b0) were drawn: the embedded figures decoded and rendered
     assert (np.abs(pixels.astype(int) - [0x4C, 0x72, 0xB0]).sum(axis=1) < 12).sum() > 500
+
+
+def test_report_command_formats(graded, capsys):
+    from autograder.cli import main
+
+    course, _, _ = graded
+    assert main(["report", ASSIGNMENT, "--course-dir", str(course.root), "--format", "pdf"]) == 2
+    assert "unknown report format" in capsys.readouterr().err
+    assert main(["report", ASSIGNMENT, "--course-dir", str(course.root), "--format", "csv,lms",
+                 "--no-pictures"]) == 0
+    out = capsys.readouterr().out
+    assert "lms.csv" in out and "report.csv" in out and "report.html" not in out
+    assert "value:second_model:accuracy" in out
+
+
+def test_feedback_command_without_results(tmp_path, capsys):
+    from autograder.cli import main
+
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+    assert main(["feedback", ASSIGNMENT, "--course-dir", str(tmp_path)]) == 0
+    assert "no results yet" in capsys.readouterr().out
