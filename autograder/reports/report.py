@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,7 +54,7 @@ def build_report(assignment: str, results: list[SubmissionResult],
         notes=tuple(notes),
     )
     figs = score_figures(report, results) + picture_figures(pictures or {})
-    return Report(**{**report.__dict__, "figures": tuple(figs)})
+    return dataclasses.replace(report, figures=tuple(figs))
 
 
 def score_figures(report: Report, results: list[SubmissionResult]) -> list[Figure]:
