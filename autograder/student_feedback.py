@@ -10,6 +10,7 @@ markdown files that :class:`autograder.nbgrader_feedback.AddModelFeedback` inser
 from __future__ import annotations
 
 import base64
+import html
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,16 +30,19 @@ class FeedbackFigure:
 
 
 def part_lines(parts: list[PartResult]) -> list[str]:
-    """A markdown table: each metric, the student's value, reference, baseline, points."""
-    lines = ["| metric | your model | reference | baseline (0 points) | points |",
-             "|---|---|---|---|---|"]
+    """An HTML table (markdown tables render unpadded in nbgrader's feedback): each metric, the
+    student's value, reference, baseline, points."""
+    cell = 'style="padding: 2px 12px; text-align: left; border-bottom: 1px solid #ddd"'
+    header = ["metric", "your model", "reference", "baseline (0 points)", "points"]
+    lines = ["<table>", "<tr>" + "".join(f"<th {cell}>{h}</th>" for h in header) + "</tr>"]
     for p in parts:
         value = "not measured" if p.value is None else f"{p.value:.4f}"
         ref = "" if p.reference is None else f"{p.reference:.4f}"
         base = "" if p.baseline is None else f"{p.baseline:.4f}"
         extra = " (extra credit)" if p.extra_credit else ""
-        lines.append(f"| {p.metric} | {value} | {ref} | {base} | {p.points:.2f} / {p.max_points:g}{extra} |")
-    return lines
+        row = [html.escape(p.metric or p.name), value, ref, base, f"{p.points:.2f} / {p.max_points:g}{extra}"]
+        lines.append("<tr>" + "".join(f"<td {cell}>{v}</td>" for v in row) + "</tr>")
+    return [*lines, "</table>"]
 
 
 def section_markdown(grade_id: str, parts: list[PartResult], figures: list[FeedbackFigure]) -> str:

@@ -38,7 +38,7 @@ def fake_result(student: str, test_points: float, accuracy: float | None, second
                    reason="" if test_points == 2.0 else "AssertionError: wrong shape"),
         model_part("model_quality", "accuracy", accuracy, pts(accuracy, 6.0), 6.0, reason=reason),
         model_part("model_quality", "top_2_accuracy", accuracy, pts(accuracy, 1.0) if accuracy else 0.0,
-                   0.0, extra_credit=True, reason=reason),
+                   1.0, extra_credit=True, reason=reason),
         model_part("second_model", "accuracy", second, pts(second, 2.0), 2.0,
                    reason="" if second is not None else "NaN outputs"),
     )
