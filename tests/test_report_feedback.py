@@ -103,3 +103,38 @@ def test_section_says_why_a_metric_was_not_measured():
     assert "not measured" in text
     assert "the model file toy_model.keras is missing" in text
     assert "Pictures" not in text
+
+
+def test_hide_hidden_tests_leaves_other_cells_alone():
+    from autograder.nbgrader_feedback import HideHiddenTests
+
+    passing = _cell("code", "assert True\n### BEGIN HIDDEN TESTS\nassert secret()\n### END HIDDEN TESTS",
+                    grade_id="t1", grade=True, points=1)
+    passing.outputs = [nbformat.v4.new_output("stream", name="stdout", text="secret value 42\n")]
+    visible = _cell("code", "assert 1 == 1", grade_id="t2", grade=True, points=1)
+    visible.outputs = [nbformat.v4.new_output("stream", name="stdout", text="fine\n")]
+    nb, _ = HideHiddenTests().preprocess(nbformat.v4.new_notebook(cells=[passing, visible]), {})
+    assert nb.cells[0].source == "assert True"
+    assert [o["text"] for o in nb.cells[0].outputs] == [HIDDEN_NOTICE + "\n"]  # passed: no error shown
+    assert nb.cells[1].source == "assert 1 == 1" and nb.cells[1].outputs[0]["text"] == "fine\n"
+
+
+def test_model_sections_need_a_results_folder(tmp_path):
+    from autograder.nbgrader_feedback import AddModelFeedback
+
+    resources = {"nbgrader": {"assignment": "toy", "student": STUDENT}}
+    nb, _ = AddModelFeedback().preprocess(toy_notebook(), resources)
+    assert len(nb.cells) == 3
+    nb, _ = AddModelFeedback(results_root=str(tmp_path)).preprocess(toy_notebook(), resources)
+    assert len(nb.cells) == 3  # nothing prepared for this student
+
+
+def test_feedback_command_reports_nbgrader_failure(tmp_path, capsys, monkeypatch):
+    import autograder.student_feedback as sf
+    from autograder.cli import main
+
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+    write_result(fake_result(STUDENT, 0.0, 0.5, 0.3), Course.at(tmp_path).result_path("toy", STUDENT))
+    monkeypatch.setattr(sf, "generate_feedback", lambda *a, **k: {"success": False, "error": "boom"})
+    assert main(["feedback", "toy", "--course-dir", str(tmp_path)]) == 2
+    assert "generate_feedback toy failed" in capsys.readouterr().err
