@@ -104,9 +104,10 @@ def cmd_train_reference(args) -> int:
 
     course = _course(args)
     for a in _assignments(args, course):
-        refm = train_reference(course, a)
-        values = ", ".join(f"{k} {v:.4f}" for k, v in refm.reference.items())
-        print(f"{a}: reference {values} (version {refm.version})")
+        for model, refm in zip(course.spec(a).models(), train_reference(course, a), strict=True):
+            values = ", ".join(f"{k} {v:.4f}" for k, v in refm.reference.items())
+            name = f"{a} {model.part}" if model.part else a
+            print(f"{name}: reference {values} (version {refm.version})")
     return 0
 
 

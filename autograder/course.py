@@ -69,8 +69,13 @@ class Course:
     def spec(self, assignment: str) -> GradingSpec:
         return load_spec(self.reference_dir(assignment))
 
+    def model_reference_dir(self, spec: GradingSpec) -> Path:
+        """Where one model's reference lives: the assignment's folder, or its part's subfolder."""
+        return self.reference_dir(spec.assignment) / spec.part
+
     def reference_metrics(self, spec: GradingSpec) -> ReferenceMetrics:
-        return load_reference_metrics(self.reference_dir(spec.assignment), spec)
+        """The reference metrics of one model (``spec`` is a single model or one part)."""
+        return load_reference_metrics(self.model_reference_dir(spec), spec)
 
     def assignments(self) -> list[str]:
         return sorted(p.parent.name for p in (self.root / "reference_models").glob("*/spec.toml"))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ._env import ensure_tools_on_path
 from .errors import AutograderError
-from .results import SubmissionResult
+from .results import PartResult, SubmissionResult
 from .spec import GradingSpec
 
 
@@ -31,43 +31,49 @@ class GradeRow:
 
 
 def record_model_scores(db_url: str, spec: GradingSpec, result: SubmissionResult) -> None:
-    """Write a result's model points (and extra credit) into the gradebook."""
-    from nbgrader.api import Gradebook, MissingEntry
+    """Write a result's model points (and extra credit) into the gradebook, one task cell per model."""
+    from nbgrader.api import Gradebook
 
     ensure_tools_on_path()
-
-    model_parts = [p for p in result.parts if p.kind == "model"]
-    points = sum(p.points for p in model_parts if not p.extra_credit)
-    extra = sum(p.points for p in model_parts if p.extra_credit)
-    comment_lines = [
-        (f"{p.metric}: {p.value:.4f} (reference {p.reference:.4f}, baseline {p.baseline:.4f})"
-         if p.value is not None else f"{p.metric}: not measured")
-        + f" -> {p.points:.2f}/{p.max_points:g}{' extra credit' if p.extra_credit else ''}"
-        + (f". {p.reason}" if p.reason and p.value is None else "")
-        for p in model_parts
-    ]
     ensure_submission(db_url, result.assignment, result.student)
     with Gradebook(db_url) as gb:
-        try:
-            grade = gb.find_grade(spec.model_grade_id, spec.notebook, result.assignment,
-                                  result.student)
-        except MissingEntry as exc:
-            raise AutograderError(
-                f"the gradebook has no cell {spec.model_grade_id!r} for {result.student}: the "
-                f"notebook needs a task cell with that grade id (and nbgrader autograde must run "
-                f"first): {exc}"
-            ) from exc
-        grade.manual_score = round(points, 4)
-        grade.extra_credit = round(extra, 4) if extra else None
-        grade.needs_manual_grade = False
-        try:
-            comment = gb.find_comment(spec.model_grade_id, spec.notebook, result.assignment,
-                                      result.student)
-            comment.auto_comment = "Model graded on hidden data (" + result.device + "):\n" + (
-                "\n".join(comment_lines))
-        except MissingEntry:
-            pass
+        for model in spec.models():
+            prefix = f"{model.model_grade_id}:"
+            parts = [p for p in result.parts if p.kind == "model" and p.name.startswith(prefix)]
+            _record_cell(gb, model, result, parts)
         gb.db.commit()
+
+
+def _comment_line(p: PartResult) -> str:
+    measured = (f"{p.metric}: {p.value:.4f} (reference {p.reference:.4f}, baseline {p.baseline:.4f})"
+                if p.value is not None else f"{p.metric}: not measured")
+    return (measured + f" -> {p.points:.2f}/{p.max_points:g}{' extra credit' if p.extra_credit else ''}"
+            + (f". {p.reason}" if p.reason and p.value is None else ""))
+
+
+def _record_cell(gb, model: GradingSpec, result: SubmissionResult, parts: list[PartResult]) -> None:
+    from nbgrader.api import MissingEntry
+
+    points = sum(p.points for p in parts if not p.extra_credit)
+    extra = sum(p.points for p in parts if p.extra_credit)
+    try:
+        grade = gb.find_grade(model.model_grade_id, model.notebook, result.assignment, result.student)
+    except MissingEntry as exc:
+        raise AutograderError(
+            f"the gradebook has no cell {model.model_grade_id!r} for {result.student}: the "
+            f"notebook needs a task cell with that grade id (and nbgrader autograde must run "
+            f"first): {exc}"
+        ) from exc
+    grade.manual_score = round(points, 4)
+    grade.extra_credit = round(extra, 4) if extra else None
+    grade.needs_manual_grade = False
+    try:
+        comment = gb.find_comment(model.model_grade_id, model.notebook, result.assignment,
+                                  result.student)
+        comment.auto_comment = "Model graded on hidden data (" + result.device + "):\n" + (
+            "\n".join(_comment_line(p) for p in parts))
+    except MissingEntry:
+        pass
 
 
 def read_grades(db_url: str, assignment: str) -> list[GradeRow]:

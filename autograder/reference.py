@@ -19,7 +19,7 @@ from .course import Course
 from .data import fingerprint, load_dataset, write_student_files
 from .errors import AutograderError, SubmissionError
 from .evaluate import measure_model_file
-from .spec import METRICS_FILE, REFERENCE_MODEL_FILE, ReferenceMetrics
+from .spec import METRICS_FILE, REFERENCE_MODEL_FILE, GradingSpec, ReferenceMetrics
 from .tasks import get_task
 
 
@@ -31,11 +31,18 @@ def weights_fingerprint(model_path: Path) -> str:
     return fingerprint(*[np.asarray(w) for w in model.get_weights()])
 
 
-def train_reference(course: Course, assignment: str) -> ReferenceMetrics:
+def train_reference(course: Course, assignment: str) -> list[ReferenceMetrics]:
+    """Train every model of ``assignment`` (one per part) and write its reference and metrics."""
+    spec = course.spec(assignment)
+    return [train_model_reference(course, model) for model in spec.models()]
+
+
+def train_model_reference(course: Course, spec: GradingSpec) -> ReferenceMetrics:
     from .runner.train import train_model_from_notebook
 
-    spec = course.spec(assignment)
-    ref_dir = course.reference_dir(assignment)
+    assignment = spec.assignment
+    ref_dir = course.model_reference_dir(spec)
+    ref_dir.mkdir(parents=True, exist_ok=True)
     notebook = course.source_dir(assignment) / f"{spec.notebook}.ipynb"
     written = write_student_files(spec.dataset, course.source_dir(assignment) / "data")
     task = get_task(spec.task)
@@ -47,7 +54,8 @@ def train_reference(course: Course, assignment: str) -> ReferenceMetrics:
                 notebook, spec, Path(scratch), seed=spec.reference_seed
             )
         except SubmissionError as exc:
-            raise AutograderError(f"the reference solution failed to train: {exc.reason}") from exc
+            part = f" ({spec.part})" if spec.part else ""
+            raise AutograderError(f"the reference solution{part} failed to train: {exc.reason}") from exc
         shutil.copyfile(trained, ref_dir / REFERENCE_MODEL_FILE)
     measured = measure_model_file(ref_dir / REFERENCE_MODEL_FILE, spec, task, test)
     if measured.error is not None:
@@ -73,5 +81,7 @@ def train_reference(course: Course, assignment: str) -> ReferenceMetrics:
         "budget": {"epochs": spec.budget.epochs, "batch_size": spec.budget.batch_size},
         "student_files": [str(p.relative_to(course.root)) for p in written],
     }
+    if spec.part:
+        payload["part"] = spec.part
     (ref_dir / METRICS_FILE).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
     return refm

@@ -81,17 +81,27 @@ class GradingSpec:
     train: TrainSpec = field(default_factory=TrainSpec)
     reference_seed: int | None = None
     limits: Limits = field(default_factory=Limits)
+    #: the part's name when this spec is one model of a multi-model assignment
+    part: str = ""
+    #: a multi-model assignment's models (``[[parts]]`` in spec.toml), each a full spec
+    parts: tuple[GradingSpec, ...] = ()
+
+    def models(self) -> tuple[GradingSpec, ...]:
+        """The specs of the assignment's graded models: its parts, or itself when it has one model."""
+        return self.parts or (self,)
 
     def with_mode(self, mode: str) -> GradingSpec:
         """A copy graded in ``mode`` (``load`` or ``train``)."""
         _check_mode(mode, f"spec of {self.assignment}")
-        if mode == "train" and not self.train.cells:
-            raise SpecError(f"{self.assignment}: mode 'train' needs [train] cells in spec.toml")
-        return _replace(self, mode=mode)
+        for model in self.models():
+            if mode == "train" and not model.train.cells:
+                where = f" part {model.part!r}" if model.part else ""
+                raise SpecError(f"{self.assignment}{where}: mode 'train' needs [train] cells in spec.toml")
+        return _replace(self, mode=mode, parts=tuple(_replace(p, mode=mode) for p in self.parts))
 
     @property
     def max_model_points(self) -> float:
-        return sum(m.points for m in self.metrics if not m.extra_credit)
+        return sum(m.points for model in self.models() for m in model.metrics if not m.extra_credit)
 
 
 @dataclass(frozen=True)
@@ -139,8 +149,53 @@ def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     return dict(value)
 
 
+#: keys a ``[[parts]]`` table may set; the others are the assignment's, shared by every part
+PART_KEYS = {"name", "task", "dataset", "model_file", "model_grade_id", "metrics", "train", "budget"}
+
+
 def parse_spec(data: dict[str, Any], where: str = "spec") -> GradingSpec:
-    """Build a :class:`GradingSpec` from a parsed TOML table, validating every field."""
+    """Build a :class:`GradingSpec` from a parsed TOML table, validating every field.
+
+    A multi-model assignment lists its models as ``[[parts]]`` tables (see :data:`PART_KEYS`);
+    each part inherits the assignment's other keys, and its ``[parts.train]`` and ``[parts.budget]``
+    tables are merged over the assignment's ``[train]`` and ``[budget]`` (shared cells, a builder
+    and epochs per part). The returned spec is then the
+    first part's, with every part in :attr:`GradingSpec.parts`.
+    """
+    if "parts" in data:
+        return _parse_parts(data, where)
+    return _parse_single(data, where)
+
+
+def _parse_parts(data: dict[str, Any], where: str) -> GradingSpec:
+    raw_parts = data["parts"]
+    if not raw_parts or not isinstance(raw_parts, list) or not all(isinstance(p, dict) for p in raw_parts):
+        raise SpecError(f"{where}: 'parts' must be one or more [[parts]] tables")
+    shared = {k: v for k, v in data.items() if k != "parts"}
+    clash = sorted(set(shared) & (PART_KEYS - {"train", "budget"}))
+    if clash:
+        raise SpecError(f"{where}: {clash} belong in each [[parts]] table when parts are used")
+    parts = []
+    for i, raw in enumerate(raw_parts):
+        pw = f"{where}: parts[{i}]"
+        name = _require(raw, "name", str, pw)
+        if not name.isidentifier():
+            raise SpecError(f"{pw}: name {name!r} must be a plain identifier (it names a folder)")
+        unknown = set(raw) - PART_KEYS
+        if unknown:
+            raise SpecError(f"{pw}: unknown keys {sorted(unknown)}; a part sets {sorted(PART_KEYS)}")
+        merged = {**shared, **{k: v for k, v in raw.items() if k != "name"}}
+        for table in ("train", "budget"):
+            merged[table] = {**_table(shared, table, where), **_table(raw, table, pw)}
+        parts.append(_replace(_parse_single(merged, f"{where}: part {name!r}"), part=name))
+    for key in ("part", "model_file", "model_grade_id"):
+        values = [getattr(p, key) for p in parts]
+        if len(set(values)) != len(values):
+            raise SpecError(f"{where}: each part needs its own {key.replace('part', 'name')}; got {values}")
+    return _replace(parts[0], part="", parts=tuple(parts))
+
+
+def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
     known = {
         "assignment", "notebook", "task", "dataset", "mode", "model_file", "model_grade_id",
         "seed", "reference_seed", "metrics", "budget", "train", "limits",

@@ -20,16 +20,21 @@ def by_student(demo: DemoOutcome, assignment: str) -> dict[str, SubmissionResult
     return {r.student: r for r in demo.results[assignment]}
 
 
-def check_gradebook_and_report(demo: DemoOutcome, assignment: str,
-                               results: dict[str, SubmissionResult]) -> None:
-    """Every score is in nbgrader's gradebook, and the report's totals match it."""
+def check_gradebook_and_report(demo: DemoOutcome, assignment: str, results: dict[str, SubmissionResult],
+                               model_cells: tuple[str, ...] = ("model_quality",)) -> None:
+    """Every score is in nbgrader's gradebook (model points on each model's task cell), and the
+    report's totals match it."""
     grades = read_grades(demo.course.db_url, assignment)
     for r in results.values():
         mine = {g.cell: g for g in grades if g.student == r.student}
         for p in r.parts:
             if p.kind == "test":
                 assert mine[p.name].score == pytest.approx(p.points)
-        assert mine["model_quality"].manual_score == pytest.approx(r.model_points, abs=1e-3)
+        for cell in model_cells:
+            points = sum(p.points for p in r.parts
+                         if p.name.startswith(cell + ":") and not p.extra_credit)
+            assert mine[cell].manual_score == pytest.approx(points, abs=1e-3)
+        assert sum(mine[c].manual_score for c in model_cells) == pytest.approx(r.model_points, abs=1e-3)
         assert sum(g.score for g in mine.values()) == pytest.approx(r.total, abs=1e-3)
     csv_path, _ = demo.reports[assignment]
     rows = {row["student"]: row for row in csv.DictReader(csv_path.open())}

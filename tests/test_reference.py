@@ -19,7 +19,7 @@ def test_train_reference_reproduces_committed_reference(repo_root, tmp_path):
     shutil.copytree(repo_root / "reference_models" / "digits", tmp_path / "reference_models" / "digits")
     (tmp_path / "source" / "digits" / "data" / "digits_train.npz").unlink()
 
-    refm = train_reference(Course.at(tmp_path), "digits")
+    [refm] = train_reference(Course.at(tmp_path), "digits")
 
     committed = json.loads((repo_root / "reference_models/digits/metrics.json").read_text())
     rebuilt = json.loads((tmp_path / "reference_models/digits/metrics.json").read_text())

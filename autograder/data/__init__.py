@@ -83,9 +83,13 @@ def hidden_sources() -> list[Path]:
 
 
 def _import_dataset(name: str) -> None:
-    """Datasets live in ``autograder/data/<name>.py`` and register themselves on import."""
-    if name not in _LOADERS and (Path(__file__).parent / f"{name}.py").is_file():
-        importlib.import_module(f"{__name__}.{name}")
+    """Datasets live in ``autograder/data/<module>.py`` and register themselves on import.
+
+    A dataset ``name`` is in module ``name``; ``module.part`` names one of several datasets of a module.
+    """
+    module = name.split(".")[0]
+    if name not in _LOADERS and (Path(__file__).parent / f"{module}.py").is_file():
+        importlib.import_module(f"{__name__}.{module}")
 
 
 def write_npz(path: Path, **arrays: np.ndarray) -> None:

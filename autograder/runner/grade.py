@@ -43,20 +43,47 @@ def package_versions() -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class ModelContext:
+    """One graded model: its spec (a single model or one part), reference and hidden data."""
+
+    spec: GradingSpec
+    reference: ReferenceMetrics
+    test: Split
+
+
+@dataclass(frozen=True)
 class GradingContext:
     """What every submission of one assignment is graded against (loaded once per batch)."""
 
     course: Course
     spec: GradingSpec
-    reference: ReferenceMetrics
-    test: Split
+    models: tuple[ModelContext, ...]
 
     @classmethod
     def load(cls, course: Course, assignment: str, mode: str | None = None) -> GradingContext:
         spec = course.spec(assignment)
         if mode:
             spec = spec.with_mode(mode)
-        return cls(course, spec, course.reference_metrics(spec), load_dataset(spec.dataset, "test"))
+        models = tuple(
+            ModelContext(m, course.reference_metrics(m), load_dataset(m.dataset, "test"))
+            for m in spec.models()
+        )
+        return cls(course, spec, models)
+
+    @property
+    def data_fingerprint(self) -> str:
+        return _joined({m.spec.part: m.test.fingerprint for m in self.models})
+
+    @property
+    def reference_version(self) -> str:
+        return _joined({m.spec.part: m.reference.version for m in self.models})
+
+
+def _joined(by_part: dict[str, str]) -> str:
+    """One value for a single model; ``part=value`` pairs for a multi-model assignment."""
+    if len(by_part) == 1:
+        return next(iter(by_part.values()))
+    return ",".join(f"{part}={value}" for part, value in by_part.items())
 
 
 def submission_timestamp(course: Course, assignment: str, student: str) -> str:
@@ -183,13 +210,13 @@ def kernel_overrides(spec: GradingSpec) -> dict[str, object]:
     }
 
 
-def measure_submission(ctx: GradingContext, student: str) -> Measurement:
-    """Measure the submission's model: its saved file (load) or a retrained one (train)."""
-    spec, course = ctx.spec, ctx.course
+def measure_submission(ctx: GradingContext, student: str, model: ModelContext) -> Measurement:
+    """Measure one of the submission's models: its saved file (load) or a retrained one (train)."""
+    spec, course = model.spec, ctx.course
     task = get_task(spec.task)
     if spec.mode == "load":
         path = course.submitted_dir(spec.assignment, student) / spec.model_file
-        return measure_model_file(path, spec, task, ctx.test)
+        return measure_model_file(path, spec, task, model.test)
     from .train import train_model_from_notebook
 
     scratch = course.scratch_dir(spec.assignment, student)
@@ -199,7 +226,7 @@ def measure_submission(ctx: GradingContext, student: str) -> Measurement:
     notebook = autograded if autograded.is_file() else submitted
     try:
         trained = train_model_from_notebook(notebook, spec, scratch)
-        measured = measure_model_file(trained, spec, task, ctx.test)
+        measured = measure_model_file(trained, spec, task, model.test)
         if measured.error is not None:  # name the model as the student knows it
             reason = measured.error.reason.replace(f"'{trained.name}'", "the model your code built")
             measured = Measurement(values={}, error=type(measured.error)(reason))
@@ -208,6 +235,18 @@ def measure_submission(ctx: GradingContext, student: str) -> Measurement:
         return Measurement(values={}, error=exc)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def model_parts(ctx: GradingContext, student: str, refused: str = "") -> tuple[PartResult, ...]:
+    """The points of every model of the submission (all 0 with ``refused`` as the reason)."""
+    parts: list[PartResult] = []
+    for model in ctx.models:
+        if refused:
+            measurement = Measurement(values={}, error=SubmissionError(refused))
+        else:
+            measurement = measure_submission(ctx, student, model)
+        parts.extend(score_measurement(model.spec, model.reference, measurement))
+    return tuple(parts)
 
 
 def grade_submission(ctx: GradingContext, student: str, api) -> SubmissionResult:
@@ -231,16 +270,14 @@ def compute_submission(ctx: GradingContext, student: str, api) -> SubmissionResu
     refused = unsafe_files(ctx.course.submitted_dir(ctx.spec.assignment, student))
     if refused:
         tests = test_parts(ctx, student, refused)
-        measurement = Measurement(values={}, error=SubmissionError(refused))
     else:
         error = autograde_notebook(ctx, student, api)
         tests = test_parts(ctx, student, error)
-        measurement = measure_submission(ctx, student)
-    model = score_measurement(ctx.spec, ctx.reference, measurement)
+    model = model_parts(ctx, student, refused)
     result = SubmissionResult(
         assignment=ctx.spec.assignment, student=student, mode=ctx.spec.mode,
         parts=tests + model, device=current_device(), seed=ctx.spec.seed,
-        data_fingerprint=ctx.test.fingerprint, reference_version=ctx.reference.version,
+        data_fingerprint=ctx.data_fingerprint, reference_version=ctx.reference_version,
         duration_s=round(time.perf_counter() - start, 2), versions=package_versions(),
         submitted_at=submission_timestamp(ctx.course, ctx.spec.assignment, student),
         isolation=isolation_mode(),
