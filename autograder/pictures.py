@@ -139,23 +139,51 @@ class ClassPictures:
 
 def class_pictures(course, assignment: str, students: list[str], split: str = "test",
                    limit: int = 500) -> ClassPictures:
-    """Each student's saved model (load mode) run on ``limit`` examples of ``split``.
+    """Each student's saved models (load mode) run on ``limit`` examples of ``split``.
 
-    For the instructor report (hidden ``test`` data is fine there). Keyed by the spec's model grade
-    id, so an assignment with several models keeps them apart.
+    For the instructor report (hidden ``test`` data is fine there). Keyed by each model's grade id,
+    so the models of a multi-model assignment stay apart.
     """
+    from .errors import AutograderError
+
+    try:
+        models = course.spec(assignment).models()
+    except AutograderError as exc:
+        return ClassPictures({}, f"no model pictures: {exc}")
+    by_model: dict[str, dict[str, Pictures]] = {}
+    for spec in models:
+        data = _data(spec, split, limit)
+        for student in students if data is not None else []:
+            path = course.submitted_dir(assignment, student) / spec.model_file
+            pictures = model_pictures(path, spec, data)
+            if pictures is not None:
+                by_model.setdefault(spec.model_grade_id, {})[student] = pictures
+    note = "" if by_model else "no model pictures: no saved model could be run (train mode keeps none)"
+    return ClassPictures(by_model, note)
+
+
+def student_model_pictures(course, assignment: str, student: str, split: str,
+                           limit: int = 300) -> dict[str, Pictures | None]:
+    """Pictures of each of a student's saved models on ``split``, keyed by model grade id."""
+    from .errors import AutograderError
+
+    try:
+        models = course.spec(assignment).models()
+    except AutograderError:
+        return {}
+    out: dict[str, Pictures | None] = {}
+    for spec in models:
+        data = _data(spec, split, limit)
+        path = course.submitted_dir(assignment, student) / spec.model_file
+        out[spec.model_grade_id] = None if data is None else model_pictures(path, spec, data)
+    return out
+
+
+def _data(spec: GradingSpec, split: str, limit: int) -> Split | None:
     from .data import load_dataset
     from .errors import AutograderError
 
     try:
-        spec = course.spec(assignment)
-        data = first(load_dataset(spec.dataset, split), limit)
-    except AutograderError as exc:
-        return ClassPictures({}, f"no model pictures: {exc}")
-    found: dict[str, Pictures] = {}
-    for student in students:
-        pictures = model_pictures(course.submitted_dir(assignment, student) / spec.model_file, spec, data)
-        if pictures is not None:
-            found[student] = pictures
-    note = "" if found else "no model pictures: no saved model could be run (train mode keeps none)"
-    return ClassPictures({spec.model_grade_id: found} if found else {}, note)
+        return first(load_dataset(spec.dataset, split), limit)
+    except AutograderError:
+        return None

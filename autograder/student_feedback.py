@@ -111,18 +111,10 @@ def write_sections(course: Course, result: SubmissionResult,
 
 def student_pictures(course: Course, result: SubmissionResult,
                      limit: int = 300) -> dict[str, Pictures | None]:
-    """Pictures of the student's saved model on the first ``limit`` examples of their training split."""
-    from .data import load_dataset
-    from .errors import AutograderError
-    from .pictures import first, model_pictures
+    """Pictures of the student's saved models on the first ``limit`` examples of their training split."""
+    from .pictures import student_model_pictures
 
-    try:
-        spec = course.spec(result.assignment)
-        data = first(load_dataset(spec.dataset, FEEDBACK_SPLIT), limit)
-    except AutograderError:
-        return {}
-    path = course.submitted_dir(result.assignment, result.student) / spec.model_file
-    return {spec.model_grade_id: model_pictures(path, spec, data)}
+    return student_model_pictures(course, result.assignment, result.student, FEEDBACK_SPLIT, limit)
 
 
 def generate_feedback(course: Course, assignment: str, results: list[SubmissionResult],

@@ -153,3 +153,34 @@ def test_class_pictures_without_a_spec_say_why(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text("")
     found = class_pictures(Course.at(tmp_path), "digits", ["weak"])
     assert found.by_model == {} and "no grading spec" in found.note
+
+
+def test_colour_images_and_stacked_frames_are_drawn():
+    rgb = np.zeros((8, 8, 3))
+    rgb[..., 0] = 1.0  # red
+    assert figures.as_image(rgb).shape == (8, 8, 3)
+    frames = np.concatenate([rgb, 1 - rgb], axis=-1)  # two colour frames on the channel axis
+    assert np.array_equal(figures.as_image(frames), rgb)
+    assert figures.as_image(np.ones((8, 8, 2)) * 2).tolist() == np.ones((8, 8)).tolist()  # clipped
+    png = figures.image_grid([[rgb, frames]], ["example"], ["input", "output"], "colour")
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int)
+    assert ((pixels[:, 0] > 200) & (pixels[:, 1] < 60)).sum() > 100  # red pixels were drawn
+
+
+def test_each_model_of_a_multi_model_assignment_gets_its_pictures(tmp_path, monkeypatch):
+    import autograder.data as data
+    from autograder.pictures import student_model_pictures
+
+    (tmp_path / "nbgrader_config.py").write_text("")
+    course = Course.at(tmp_path)
+    models = tuple(SimpleNamespace(dataset="iris", model_file=f"{g}.keras", model_grade_id=g)
+                   for g in ("first_quality", "second_quality"))
+    monkeypatch.setattr(Course, "spec", lambda self, a: SimpleNamespace(models=lambda: models))
+    asked = []
+    real = data.load_dataset
+    monkeypatch.setattr(data, "load_dataset",
+                        lambda name, split, **kw: asked.append(split) or real(name, split))
+    assert student_model_pictures(course, "toy", "weak", "train") == {"first_quality": None,
+                                                                       "second_quality": None}
+    assert asked == ["train", "train"]
+    assert class_pictures(course, "toy", ["weak"]).by_model == {}

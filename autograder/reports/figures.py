@@ -98,7 +98,7 @@ def confusion_matrix_plot(matrix: np.ndarray, title: str) -> bytes:
 
 def image_grid(rows: Sequence[Sequence[np.ndarray]], row_titles: Sequence[str],
                col_titles: Sequence[str], title: str) -> bytes:
-    """A grid of grey images: one row per example, one column per kind (input, output, target)."""
+    """A grid of images: one row per example, one column per kind (input, output, target)."""
     if not rows:
         raise ValueError("an image grid needs at least one row")
     n_cols = len(rows[0])
@@ -106,7 +106,7 @@ def image_grid(rows: Sequence[Sequence[np.ndarray]], row_titles: Sequence[str],
     for i, row in enumerate(rows):
         for j, image in enumerate(row):
             ax = fig.add_subplot(len(rows), n_cols, i * n_cols + j + 1)
-            ax.imshow(as_image(image), cmap="gray", vmin=0.0, vmax=1.0)
+            ax.imshow(as_image(image), cmap="gray", vmin=0.0, vmax=1.0)  # cmap: grey images only
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
@@ -118,15 +118,19 @@ def image_grid(rows: Sequence[Sequence[np.ndarray]], row_titles: Sequence[str],
 
 
 def as_image(array: np.ndarray) -> np.ndarray:
-    """A 2-D image from a flat square vector or an (h, w) / (h, w, 1) array."""
+    """An image matplotlib can show, values clipped to [0, 1]: grey (h, w) or colour (h, w, 3).
+
+    Accepts a flat square vector, (h, w), (h, w, 1), (h, w, 3), and frames stacked on the channel
+    axis (h, w, 3k or h, w, k), of which the first frame is shown.
+    """
     a = np.asarray(array, dtype=np.float64)
     if a.ndim == 1:
         side = int(round(np.sqrt(a.size)))
         if side * side != a.size:
             raise ValueError(f"a flat image of {a.size} values is not square")
-        return a.reshape(side, side)
-    if a.ndim == 3 and a.shape[-1] == 1:
-        return a[..., 0]
-    if a.ndim == 2:
-        return a
-    raise ValueError(f"cannot show an array of shape {a.shape} as a grey image")
+        a = a.reshape(side, side)
+    elif a.ndim == 3:
+        a = a[..., :3] if a.shape[-1] % 3 == 0 else a[..., 0]
+    elif a.ndim != 2:
+        raise ValueError(f"cannot show an array of shape {a.shape} as an image")
+    return np.clip(a, 0.0, 1.0)
