@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(TF_EXTRA)
 # Keep TensorFlow's C++ start-up chatter out of the terminal.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install sandbox-tools demo test lint release reference clean
+.PHONY: install sandbox-tools browser-tools demo test lint release reference clean
 
 install: $(STAMP) sandbox-tools
 
@@ -19,6 +19,14 @@ sandbox-tools:
 	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
 	    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }; }; } || \
 	  echo "warning: bubblewrap (bwrap) is not installed: student code will run without namespaces"
+
+# The report tests render report.html in a real headless browser (Debian chromium). Installed when we
+# may (root with apt-get); otherwise those tests skip and say why.
+browser-tools:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; }; }; } || \
+	  echo "warning: chromium is not installed: the report's browser test will skip"
 
 # Idempotent: the stamp is newer than the files that define the install, so a second run skips it.
 $(STAMP): pyproject.toml requirements/lock.txt
@@ -31,7 +39,7 @@ $(STAMP): pyproject.toml requirements/lock.txt
 demo: install
 	$(BIN)/autograder demo
 
-test: install
+test: install browser-tools
 	$(BIN)/python -m pytest -ra
 
 lint: install

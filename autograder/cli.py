@@ -40,11 +40,20 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _print_report(written) -> None:
+    from .reports import terminal_table
+
+    print(terminal_table(written.frame))
+    print(f"report: {written.folder}/ ({', '.join(sorted(p.name for p in written.files))})")
+
+
 def cmd_grade(args) -> int:
-    from .reports import terminal_table, write_report
+    from .instructor_report import make_report
+    from .reports.export import parse_formats
     from .runner.grade import grade_assignment
 
     course = _course(args)
+    formats = parse_formats(args.format)
     for a in _assignments(args, course):
         if args.collect:
             from .demo import _check
@@ -55,20 +64,38 @@ def cmd_grade(args) -> int:
         if not results:
             print(f"{a}: no submissions in {course.root / 'submitted'} (run nbgrader collect)")
             continue
-        csv_path, html_path, frame = write_report(course, a)
-        print(terminal_table(frame))
-        print(f"report: {csv_path}\n        {html_path}")
+        _print_report(make_report(course, a, formats, pictures=not args.no_pictures))
     return 0
 
 
 def cmd_report(args) -> int:
-    from .reports import terminal_table, write_report
+    from .instructor_report import make_report
+    from .reports.export import parse_formats
+
+    course = _course(args)
+    formats = parse_formats(args.format)
+    for a in _assignments(args, course):
+        written = make_report(course, a, formats, pictures=not args.no_pictures)
+        if not len(written.frame):
+            print(f"{a}: no results yet")
+        _print_report(written)
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from .reports import load_results
+    from .student_feedback import generate_feedback
 
     course = _course(args)
     for a in _assignments(args, course):
-        csv_path, html_path, frame = write_report(course, a)
-        print(terminal_table(frame) if len(frame) else f"{a}: no results yet")
-        print(f"report: {csv_path}\n        {html_path}")
+        results = load_results(course, a)
+        if not results:
+            print(f"{a}: no results yet (run autograder grade first)")
+            continue
+        outcome = generate_feedback(course, a, results, pictures=not args.no_pictures)
+        if not outcome.get("success"):
+            raise AutograderError(f"nbgrader generate_feedback {a} failed:\n{outcome.get('error')}")
+        print(f"{a}: feedback for {len(results)} students in {course.root / 'feedback'}")
     return 0
 
 
@@ -125,7 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="regrade submissions already graded")
     p.add_argument("--collect", action="store_true", help="run nbgrader collect first")
     p.add_argument("--workers", type=int, help="parallel workers (default: one per CPU core)")
-    add("report", cmd_report, "write report.csv and report.html from the results")
+    report = add("report", cmd_report, "write the report (HTML, tables, plots, exports) from the results")
+    for q in (p, report):
+        q.add_argument("--format", help="comma-separated report files to write: html, csv, parquet, "
+                       "nbgrader (nbgrader export's CSV), lms (student id, total, per assignment); "
+                       "default: all")
+        q.add_argument("--no-pictures", action="store_true",
+                       help="skip running the saved models for confusion matrices and reconstructions")
+    p = add("feedback", cmd_feedback, "nbgrader feedback with each student's model section (no hidden tests)")
+    p.add_argument("--no-pictures", action="store_true", help="model sections without pictures")
     add("train-reference", cmd_train_reference, "retrain the reference model and its metrics")
     add("generate", cmd_generate, "regenerate release/<assignment> from source/ with nbgrader")
     return parser

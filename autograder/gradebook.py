@@ -129,3 +129,18 @@ def ensure_submission(db_url: str, assignment: str, student: str) -> None:
             gb.find_submission(assignment, student)
         except MissingEntry:
             gb.add_submission(assignment, student)
+
+
+def export_grades(db_url: str, path, assignments: list[str] | None = None) -> None:
+    """Write ``nbgrader export``'s CSV of ``assignments`` (all when empty) to ``path``.
+
+    nbgrader's own ``CsvExportPlugin`` writes it, so the file is what ``nbgrader export`` gives.
+    """
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins import CsvExportPlugin
+
+    ensure_tools_on_path()
+
+    plugin = CsvExportPlugin(to=str(path), assignment=list(assignments or []))
+    with Gradebook(db_url) as gb:
+        plugin.export(gb)

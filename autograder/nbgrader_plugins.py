@@ -142,3 +142,7 @@ def configure(c) -> None:
 
     c.Execute.kernel_manager_class = SandboxedKernelManager
     c.SandboxedKernelManager.hidden_paths = [str(p) for p in hidden_data_paths()]
+    # Feedback never shows hidden tests, and carries the model section the grader prepared.
+    from autograder.nbgrader_feedback import configure_feedback
+
+    configure_feedback(c)

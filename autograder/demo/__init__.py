@@ -108,7 +108,7 @@ def run_demo(
     mode: str | None = None,
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True),
 ) -> DemoOutcome:
-    from ..reports import write_report
+    from ..instructor_report import make_report
     from ..runner.grade import grade_assignment
 
     start = time.perf_counter()
@@ -131,8 +131,8 @@ def run_demo(
         _check(api.collect(a), f"collect {a}")
         log(f"{a}: collected {len(course.submitted_students(a))} submissions; grading")
         results[a] = grade_assignment(course, a, mode=mode, log=log, force=True)
-        csv_path, html_path, _ = write_report(course, a)
-        reports[a] = (csv_path, html_path)
+        written = make_report(course, a)
+        reports[a] = (written.folder / "report.csv", written.folder / "report.html")
     return DemoOutcome(course, results, reports, time.perf_counter() - start)
 
 

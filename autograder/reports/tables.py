@@ -1,0 +1,67 @@
+"""Long and summary tables of one assignment's results (pandas), keyed by part name.
+
+Model parts are named ``<grade id>:<metric>``, so an assignment with several models that share
+metric names keeps one column, row and plot per model metric.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..results import SubmissionResult
+
+PART_COLUMNS = ["student", "part", "kind", "metric", "value", "reference", "baseline", "points",
+                "max_points", "extra_credit", "reason"]
+
+
+def parts_frame(results: list[SubmissionResult]) -> pd.DataFrame:
+    """One row per (student, part): points, and for model parts the metric next to its targets."""
+    rows = [
+        {"student": r.student, "part": p.name, "kind": p.kind, "metric": p.metric, "value": p.value,
+         "reference": p.reference, "baseline": p.baseline, "points": p.points,
+         "max_points": p.max_points, "extra_credit": p.extra_credit, "reason": p.reason}
+        for r in results for p in r.parts
+    ]
+    return pd.DataFrame(rows, columns=PART_COLUMNS)
+
+
+def model_parts_summary(parts: pd.DataFrame) -> pd.DataFrame:
+    """Per model part: its reference and baseline, and the class's measured values."""
+    columns = ["part", "metric", "reference", "baseline", "max_points", "extra_credit", "measured",
+               "median", "best", "worst"]
+    model = parts[parts["kind"] == "model"]
+    rows = []
+    for name, group in model.groupby("part", sort=True):
+        values = group["value"].dropna().astype(float)
+        first = group.iloc[0]
+        rows.append({
+            "part": name, "metric": first["metric"], "reference": first["reference"],
+            "baseline": first["baseline"], "max_points": first["max_points"],
+            "extra_credit": bool(first["extra_credit"]), "measured": len(values),
+            "median": values.median() if len(values) else None,
+            "best": _best(values, first), "worst": _best(values, first, worst=True),
+        })
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _best(values: pd.Series, part: pd.Series, worst: bool = False) -> float | None:
+    if not len(values):
+        return None
+    ref, base = part["reference"], part["baseline"]
+    higher_is_better = ref is None or base is None or ref >= base
+    return values.max() if higher_is_better != worst else values.min()
+
+
+def failures_frame(parts: pd.DataFrame) -> pd.DataFrame:
+    """Every part that lost points, with the reason the student reads."""
+    lost = parts[(parts["points"] < parts["max_points"]) & (parts["reason"] != "")]
+    return lost[["student", "part", "points", "max_points", "reason"]].reset_index(drop=True)
+
+
+def runs_frame(results: list[SubmissionResult]) -> pd.DataFrame:
+    """How each submission was graded: time, device, mode, isolation."""
+    rows = [{"student": r.student, "duration_s": round(r.duration_s, 2), "device": r.device,
+             "mode": r.mode, "isolation": r.isolation, "submitted_at": r.submitted_at}
+            for r in results]
+    return pd.DataFrame(rows, columns=["student", "duration_s", "device", "mode", "isolation",
+                                       "submitted_at"])
