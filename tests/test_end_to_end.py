@@ -10,6 +10,7 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -163,10 +164,17 @@ def test_batch_survives_kill_9_and_redoes_corrupt_results(demo):
     proc.wait()
     # The sandboxed kernel dies with the grader: soon nothing is left running as the sandbox user
     # (a kernel being torn down may take a moment on a loaded machine).
+    # Only this course's sandboxes count (other tests may run sandboxes at the same time).
+    def ours(p) -> bool:
+        try:
+            return Path(p.cwd()).resolve().is_relative_to(course.root.resolve())
+        except (psutil.Error, OSError):
+            return False
+
     deadline = time.monotonic() + 15
     while survivors := [p for p in psutil.process_iter(["uids", "status"])
                         if p.info["uids"] and is_sandbox_uid(p.info["uids"].real)
-                        and p.info["status"] != psutil.STATUS_ZOMBIE]:
+                        and p.info["status"] != psutil.STATUS_ZOMBIE and ours(p)]:
         assert time.monotonic() < deadline, survivors
         time.sleep(0.2)
     assert not (results / "weak_model.json").exists()
