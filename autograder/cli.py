@@ -42,8 +42,10 @@ def cmd_demo(args) -> int:
 
 def cmd_grade(args) -> int:
     from .reports import terminal_table, write_report
+    from .runner.executors import make_executor
     from .runner.grade import grade_assignment
 
+    executor = make_executor(args.executor, workers=args.workers, address=args.address)
     course = _course(args)
     for a in _assignments(args, course):
         if args.collect:
@@ -51,7 +53,7 @@ def cmd_grade(args) -> int:
 
             _check(course.nbgrader_api().collect(a), f"collect {a}")
         results = grade_assignment(course, a, mode=args.mode, students=args.student or None,
-                                   force=args.force, workers=args.workers)
+                                   force=args.force, executor=executor)
         if not results:
             print(f"{a}: no submissions in {course.root / 'submitted'} (run nbgrader collect)")
             continue
@@ -123,7 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="regrade submissions already graded")
     p.add_argument("--collect", action="store_true", help="run nbgrader collect first")
-    p.add_argument("--workers", type=int, help="parallel workers (default: one per CPU core)")
+    p.add_argument("--workers", type=int,
+                   help="local executor: parallel workers (default: one per CPU core, one per GPU)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="where submissions are graded: local worker processes (default) or a Ray "
+                   "cluster (needs the `ray` extra)")
+    p.add_argument("--address", help="--executor ray: the Ray cluster, host:port, ray://host:port or "
+                   "auto (default: start a local Ray instance)")
     add("report", cmd_report, "write report.csv and report.html from the results")
     add("train-reference", cmd_train_reference, "retrain the reference model and its metrics")
     add("generate", cmd_generate, "regenerate release/<assignment> from source/ with nbgrader")

@@ -1,0 +1,96 @@
+"""Tests for autograder.runner.executors: choosing an executor and its failure paths.
+
+Grading through Ray on a local Ray instance is in tests/test_end_to_end.py (it reuses the demo
+course built there).
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import pytest
+
+from autograder.runner.executors import (
+    ExecutorError,
+    LocalExecutor,
+    RayExecutor,
+    check_reachable,
+    import_ray,
+    make_executor,
+)
+
+
+def test_local_is_the_default_and_keeps_workers():
+    assert make_executor("local") == LocalExecutor(None)
+    assert make_executor("local", workers=3) == LocalExecutor(3)
+
+
+def test_ray_executor_keeps_its_address():
+    assert make_executor("ray") == RayExecutor(None)
+    assert make_executor("ray", address="auto") == RayExecutor("auto")
+
+
+def test_unknown_executor_is_refused():
+    with pytest.raises(ExecutorError, match="local, ray"):
+        make_executor("dask")
+
+
+def test_address_without_ray_is_refused():
+    with pytest.raises(ExecutorError, match="--address is for --executor ray"):
+        make_executor("local", address="10.0.0.1:6379")
+
+
+def test_missing_ray_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` raise ImportError
+    with pytest.raises(ExecutorError, match=r"pip install 'dl-autograder\[ray\]'"):
+        import_ray()
+    with pytest.raises(ExecutorError, match="not installed"):
+        list(RayExecutor("auto").run(ctx=None, students=["a"], log=print))
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_address_fails_fast_with_advice():
+    address = f"127.0.0.1:{_closed_port()}"
+    with pytest.raises(ExecutorError, match="unreachable.*ray start --head"):
+        check_reachable(address, timeout_s=2)
+    with pytest.raises(ExecutorError, match="unreachable"):
+        check_reachable(f"ray://{address}", timeout_s=2)
+
+
+def test_malformed_address_is_refused():
+    for bad in ("somehost", "somehost:port", "ray://"):
+        with pytest.raises(ExecutorError, match="host:port"):
+            check_reachable(bad)
+
+
+def test_reachable_and_local_addresses_pass():
+    for left_to_ray in (None, "", "auto", "local"):
+        check_reachable(left_to_ray)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        check_reachable(f"127.0.0.1:{server.getsockname()[1]}", timeout_s=2)
+
+
+def test_ray_executor_does_not_start_ray_for_an_unreachable_cluster():
+    ray = import_ray()
+    assert not ray.is_initialized()
+    with pytest.raises(ExecutorError, match="unreachable"):
+        list(RayExecutor(f"127.0.0.1:{_closed_port()}", connect_timeout_s=2).run(None, ["a"], print))
+    assert not ray.is_initialized()
+
+
+def test_import_of_executors_does_not_import_ray():
+    import subprocess
+
+    code = "import sys, autograder.runner.executors; print('ray' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
+
