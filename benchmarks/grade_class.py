@@ -44,14 +44,6 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def children_cpu_s() -> float:
-    """CPU seconds used by finished child processes (and the children they waited for)."""
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _env() -> dict[str, str]:
     return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
                 TF_CPP_MIN_LOG_LEVEL="2")
@@ -106,11 +98,11 @@ def stock_scores(root: Path, assignment: str) -> dict[str, float]:
     return out
 
 
-def run_stock(course, assignment: str) -> tuple[float, float, dict[str, float], dict[str, float]]:
-    """Seconds, CPU seconds, total per student, model points per student."""
+def run_stock(course, assignment: str) -> tuple[float, dict[str, float], dict[str, float]]:
+    """Seconds, total per student, model points per student."""
     from autograder.gradebook import notebook_grade_cells, read_grades
 
-    start, cpu = time.perf_counter(), children_cpu_s()
+    start = time.perf_counter()
     proc = subprocess.run([str(BIN / "nbgrader"), "autograde", assignment, "--force"],
                           cwd=course.root, env=_env(), capture_output=True, text=True)
     if proc.returncode != 0:
@@ -119,7 +111,7 @@ def run_stock(course, assignment: str) -> tuple[float, float, dict[str, float], 
                              env=_env(), capture_output=True, text=True)
     if scoring.returncode != 0:
         raise SystemExit(f"stock scoring failed:\n{scoring.stderr[-3000:]}")
-    seconds, cpu = time.perf_counter() - start, children_cpu_s() - cpu
+    seconds = time.perf_counter() - start
     model = json.loads(scoring.stdout.strip().splitlines()[-1])
     spec = course.spec(assignment)
     tests = {name for name, _ in notebook_grade_cells(course.db_url, assignment, spec.notebook)}
@@ -127,7 +119,7 @@ def run_stock(course, assignment: str) -> tuple[float, float, dict[str, float], 
     for g in read_grades(course.db_url, assignment):
         if g.student in totals and g.cell in tests:
             totals[g.student] += g.score
-    return seconds, cpu, {s: totals[s] + model[s] for s in model}, model
+    return seconds, {s: totals[s] + model[s] for s in model}, model
 
 
 # --- 2. ours ----------------------------------------------------------------------------------------
@@ -180,11 +172,11 @@ class MemorySampler(threading.Thread):
         }
 
 
-def run_ours(course, assignment: str) -> tuple[float, float, dict[str, float], dict[str, float], dict]:
-    """Seconds, CPU seconds, total per student, model points per student, memory summary."""
+def run_ours(course, assignment: str) -> tuple[float, dict[str, float], dict[str, float], dict]:
+    """Seconds, total per student, model points per student, memory summary."""
     from autograder.results import read_result
 
-    start, cpu = time.perf_counter(), children_cpu_s()
+    start = time.perf_counter()
     proc = subprocess.Popen(
         [str(BIN / "autograder"), "grade", assignment, "--course-dir", str(course.root), "--force"],
         env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -192,7 +184,7 @@ def run_ours(course, assignment: str) -> tuple[float, float, dict[str, float], d
     sampler = MemorySampler(proc.pid)
     sampler.start()
     out, err = proc.communicate()
-    seconds, cpu = time.perf_counter() - start, children_cpu_s() - cpu
+    seconds = time.perf_counter() - start
     sampler.stop.set()
     sampler.join()
     (course.root / "grade.log").write_text(err)  # progress lines with their timing, for profiling
@@ -206,13 +198,13 @@ def run_ours(course, assignment: str) -> tuple[float, float, dict[str, float], d
         r = read_result(course.result_path(assignment, student))
         totals[student] = r.total
         model[student] = sum(p.points for p in r.parts if p.kind == "model")
-    return seconds, cpu, totals, model, sampler.summary()
+    return seconds, totals, model, sampler.summary()
 
 
 # --- 3. the limit -----------------------------------------------------------------------------------
 
-def run_limit(course, assignment: str) -> tuple[float, float, dict[str, float], float]:
-    """Seconds, CPU seconds, model points per student, load-mode scorings per second; one process."""
+def run_limit(course, assignment: str) -> tuple[float, dict[str, float], float]:
+    """Seconds, model points per student, load-mode scorings per second; one warm process."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -230,7 +222,7 @@ def run_limit(course, assignment: str) -> tuple[float, float, dict[str, float], 
     shell = InteractiveShell.instance()
     model, scoring_s = {}, 0.0
     here = Path.cwd()
-    start, cpu = time.perf_counter(), time.process_time()
+    start = time.perf_counter()
     for student in course.submitted_students(assignment):
         source = course.autograded_dir(assignment, student)
         nb = read_notebook(source / f"{ctx.spec.notebook}.ipynb")
@@ -250,9 +242,9 @@ def run_limit(course, assignment: str) -> tuple[float, float, dict[str, float], 
         parts = score_measurement(ctx.spec, ctx.reference, measure_model_file(path, ctx.spec, task, ctx.test))
         scoring_s += time.perf_counter() - t0
         model[student] = sum(p.points for p in parts)
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    seconds = time.perf_counter() - start
     n = len(model)
-    return seconds, cpu, model, (n / scoring_s if scoring_s else float("inf"))
+    return seconds, model, (n / scoring_s if scoring_s else float("inf"))
 
 
 # --- the three, compared ----------------------------------------------------------------------------
@@ -272,15 +264,15 @@ def bench(workdir: Path, assignment: str, n: int, reuse: bool = False) -> dict:
     course = (reuse and existing_class(workdir, assignment, n)) or build_class(workdir, assignment, n)
     log(f"{assignment}: 1. stock (nbgrader autograde, then scoring)")
     load = [os.getloadavg()[0]]
-    stock_s, stock_cpu, stock_total, stock_model = run_stock(course, assignment)
+    stock_s, stock_total, stock_model = run_stock(course, assignment)
     log(f"{assignment}:    {stock_s:.1f} s")
     log(f"{assignment}: 2. ours (autograder grade)")
     load.append(os.getloadavg()[0])
-    ours_s, ours_cpu, ours_total, ours_model, memory = run_ours(course, assignment)
+    ours_s, ours_total, ours_model, memory = run_ours(course, assignment)
     log(f"{assignment}:    {ours_s:.1f} s")
     log(f"{assignment}: 3. the limit (bare training + evaluation, one warm process)")
     load.append(os.getloadavg()[0])
-    limit_s, limit_cpu, limit_model, scoring_rate = run_limit(course, assignment)
+    limit_s, limit_model, scoring_rate = run_limit(course, assignment)
     load.append(os.getloadavg()[0])
     log(f"{assignment}:    {limit_s:.1f} s")
     identical = (
@@ -303,9 +295,7 @@ def bench(workdir: Path, assignment: str, n: int, reuse: bool = False) -> dict:
         "rss_last_third_mib": memory.get("rss_last_third_mib"),
         "workers": memory.get("workers"),
         "load_scoring_per_s": round(scoring_rate, 1),
-        # CPU seconds are less sensitive than wall time to other work on a shared machine.
-        "stock_cpu_s": round(stock_cpu, 1), "ours_cpu_s": round(ours_cpu, 1),
-        "limit_cpu_s": round(limit_cpu, 1),
+        # Other work on the machine slows every way down: the 1-minute load before, between, after.
         "loadavg_1min": [round(x, 1) for x in load],
     }
 

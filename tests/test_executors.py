@@ -17,6 +17,7 @@ from autograder.runner.executors import (
     RayExecutor,
     check_reachable,
     import_ray,
+    init_ray,
     make_executor,
 )
 
@@ -94,3 +95,84 @@ def test_import_of_executors_does_not_import_ray():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
 
+
+
+class _Named:
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+def _ctx_of_missing_course(tmp_path):
+    """A grading context whose course is gone: every worker fails inside the grader."""
+    return _Named(course=_Named(root=tmp_path / "no-such-course"),
+                  spec=_Named(assignment="digits", mode="load"))
+
+
+def test_ray_task_failing_inside_the_grader_is_logged_and_the_batch_goes_on(tmp_path):
+    ray = import_ray()
+    init_ray(ray, num_cpus=1)
+    try:
+        messages = []
+        results = list(RayExecutor().run(_ctx_of_missing_course(tmp_path), ["a", "b"], messages.append))
+    finally:
+        ray.shutdown()
+    assert results == []
+    failures = [m for m in messages if "grading failed inside the grader, will retry on rerun" in m]
+    assert sorted(m.split(":")[0] for m in failures) == ["a", "b"]
+    assert any("Ray cluster: 1 CPUs, 0 GPUs" in m for m in messages)
+
+
+def test_local_pool_failing_inside_the_grader_is_logged_and_the_batch_goes_on(tmp_path):
+    messages = []
+    results = list(LocalExecutor(workers=2).run(_ctx_of_missing_course(tmp_path), ["a", "b"],
+                                                messages.append))
+    assert results == []
+    failures = [m for m in messages if "grading failed inside the grader, will retry on rerun" in m]
+    assert sorted(m.split(":")[0] for m in failures) == ["a", "b"]
+
+
+class _FlakyRay:
+    """Stands in for the ray module: ``init`` fails ``failures`` times with ``error``."""
+
+    def __init__(self, failures: int, error: Exception):
+        self.failures, self.error = failures, error
+        self.inits, self.shutdowns = [], 0
+
+    def init(self, **kwargs):
+        self.inits.append(kwargs)
+        if len(self.inits) <= self.failures:
+            raise self.error
+
+    def shutdown(self):
+        self.shutdowns += 1
+
+
+SLOW = Exception("The current node timed out during startup. This could happen because ...")
+
+
+def test_a_local_ray_that_starts_too_slowly_is_started_again():
+    ray = _FlakyRay(failures=1, error=SLOW)
+    init_ray(ray, None, num_cpus=2)
+    assert len(ray.inits) == 2 and ray.shutdowns == 1
+    assert ray.inits[-1] == {"address": None, "include_dashboard": False, "log_to_driver": False,
+                             "logging_level": "ERROR", "num_cpus": 2}
+
+
+def test_a_local_ray_that_never_starts_is_a_clear_error():
+    ray = _FlakyRay(failures=5, error=SLOW)
+    with pytest.raises(ExecutorError, match="Ray did not start.*--address auto"):
+        init_ray(ray, None)
+    assert len(ray.inits) == 2
+
+
+def test_a_remote_cluster_is_not_retried():
+    ray = _FlakyRay(failures=1, error=SLOW)
+    with pytest.raises(ExecutorError, match="Ray did not start"):
+        init_ray(ray, "10.0.0.1:6379")
+    assert len(ray.inits) == 1
+
+
+def test_a_refused_connection_says_what_to_check():
+    ray = _FlakyRay(failures=1, error=ConnectionError("could not connect to GCS"))
+    with pytest.raises(ExecutorError, match="cannot connect to the Ray cluster at auto.*--address"):
+        init_ray(ray, "auto")
