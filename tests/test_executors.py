@@ -27,6 +27,12 @@ def test_local_is_the_default_and_keeps_workers():
     assert make_executor("local", workers=3) == LocalExecutor(3)
 
 
+@pytest.mark.parametrize("workers", [0, -2])
+def test_fewer_than_one_worker_is_refused(workers):
+    with pytest.raises(ExecutorError, match="at least 1"):
+        make_executor("local", workers=workers)
+
+
 def test_ray_executor_keeps_its_address():
     assert make_executor("ray") == RayExecutor(None)
     assert make_executor("ray", address="auto") == RayExecutor("auto")

@@ -180,9 +180,12 @@ def make_executor(name: str, *, workers: int | None = None, address: str | None 
     """The executor named on the command line, checked before any grading starts.
 
     Raises:
-        ExecutorError: unknown name, ``address`` without Ray, Ray missing, cluster unreachable.
+        ExecutorError: unknown name, fewer than 1 worker, ``address`` without Ray, Ray missing,
+            cluster unreachable.
     """
     if name == "local":
+        if workers is not None and workers < 1:
+            raise ExecutorError(f"--workers must be at least 1, got {workers}")
         if address:
             raise ExecutorError("--address is for --executor ray; the local executor needs none")
         return LocalExecutor(workers)
