@@ -41,10 +41,10 @@ def warm_state(root: str, assignment: str, mode: str, env: dict[str, str] | None
     from .grade import GradingContext, kernel_overrides
     from .placement import enable_memory_growth
 
+    enable_memory_growth()  # imports TensorFlow now, before anything touches a GPU; no-op on CPU
     course = Course(Path(root))
     ctx = GradingContext.load(course, assignment, mode)
     api = course.nbgrader_api(**kernel_overrides(ctx.spec))
-    enable_memory_growth()  # imports TensorFlow now, once per worker; no-op without GPUs
     state = WarmState(ctx, api, current_device())
     _CACHE[key] = state
     return state
