@@ -50,8 +50,10 @@ def _print_report(written) -> None:
 def cmd_grade(args) -> int:
     from .instructor_report import make_report
     from .reports.export import parse_formats
+    from .runner.executors import make_executor
     from .runner.grade import grade_assignment
 
+    executor = make_executor(args.executor, workers=args.workers, address=args.address)
     course = _course(args)
     formats = parse_formats(args.format)
     for a in _assignments(args, course):
@@ -60,7 +62,7 @@ def cmd_grade(args) -> int:
 
             _check(course.nbgrader_api().collect(a), f"collect {a}")
         results = grade_assignment(course, a, mode=args.mode, students=args.student or None,
-                                   force=args.force, workers=args.workers)
+                                   force=args.force, executor=executor)
         if not results:
             print(f"{a}: no submissions in {course.root / 'submitted'} (run nbgrader collect)")
             continue
@@ -151,7 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="regrade submissions already graded")
     p.add_argument("--collect", action="store_true", help="run nbgrader collect first")
-    p.add_argument("--workers", type=int, help="parallel workers (default: one per CPU core)")
+    p.add_argument("--workers", type=int,
+                   help="local executor: parallel workers (default: one per CPU core, one per GPU)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="where submissions are graded: local worker processes (default) or a Ray "
+                   "cluster (needs the `ray` extra)")
+    p.add_argument("--address", help="--executor ray: the Ray cluster, host:port, ray://host:port or "
+                   "auto (default: start a local Ray instance)")
     report = add("report", cmd_report, "write the report (HTML, tables, plots, exports) from the results")
     for q in (p, report):
         q.add_argument("--format", help="comma-separated report files to write: html, csv, parquet, "

@@ -92,3 +92,31 @@ def test_report_without_results(tmp_path):
     report = course / "reports" / "digits"
     assert (report / "report.csv").is_file() and (report / "report.html").is_file()
     assert "Grading report: digits" in (report / "report.html").read_text(encoding="utf-8")
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_grade_with_unreachable_ray_cluster_says_what_to_do(tmp_path):
+    address = f"127.0.0.1:{_closed_port()}"
+    proc = autograder("grade", "digits", "--executor", "ray", "--address", address, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert f"the Ray cluster at {address} is unreachable" in proc.stderr
+    assert "ray start --head" in proc.stderr
+
+
+def test_grade_address_needs_the_ray_executor(tmp_path):
+    proc = autograder("grade", "digits", "--address", "127.0.0.1:6379", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--address is for --executor ray" in proc.stderr
+
+
+def test_grade_refuses_an_unknown_executor(tmp_path):
+    proc = autograder("grade", "digits", "--executor", "dask", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "invalid choice: 'dask'" in proc.stderr

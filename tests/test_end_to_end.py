@@ -194,3 +194,41 @@ def test_batch_survives_kill_9_and_redoes_corrupt_results(demo):
     assert again.returncode == 0, again.stderr[-2000:]
     assert "already graded" not in again.stderr
     assert json.loads(path.read_text())["student"] == "correct"
+
+
+def test_ray_executor_gives_the_local_executors_scores(demo):
+    """Two submissions graded as Ray tasks on a local Ray instance score as the local pool did."""
+    import ray
+
+    from autograder.runner.executors import RayExecutor, init_ray
+
+    students = ["correct", "weak_model"]
+    local = _by_student(demo.results["digits"])
+    results = demo.course.root / "results" / "digits"
+    for student in students:
+        (results / f"{student}.json").unlink()
+    messages = []
+    init_ray(ray, num_cpus=2)  # what `ray.init(num_cpus=2)` does, retried if it starts too slowly
+    try:
+        graded = _by_student(grade_assignment(
+            demo.course, "digits", mode="load", students=students, executor=RayExecutor(),
+            log=messages.append,
+        ))
+    finally:
+        ray.shutdown()
+    assert set(graded) == set(students)
+    for student in students:
+        ours, theirs = graded[student], local[student]
+        assert [(p.name, p.points, p.value) for p in ours.parts] == [
+            (p.name, p.points, p.value) for p in theirs.parts
+        ]
+        assert ours.total == theirs.total and ours.device == "CPU"
+        # Recorded by the driver as each finished: result file and gradebook.
+        saved = json.loads((results / f"{student}.json").read_text())
+        assert sum(p["points"] for p in saved["parts"]) == pytest.approx(ours.total)
+    task = {g.student: g for g in read_grades(demo.course.db_url, "digits")
+            if g.cell == "model_quality"}
+    assert all(task[s].manual_score == pytest.approx(graded[s].model_points, abs=1e-3) for s in students)
+    assert any("Ray cluster: 2 CPUs, 0 GPUs" in m for m in messages)
+    progress = [m for m in messages if m.startswith("[")]
+    assert len(progress) == 2 and progress[-1].startswith("[2/2]") and "ETA" in progress[-1]

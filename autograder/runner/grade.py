@@ -318,10 +318,6 @@ def describe(result: SubmissionResult) -> str:
     )
 
 
-def default_workers(n_submissions: int) -> int:
-    return max(1, min(os.cpu_count() or 1, n_submissions))
-
-
 def grade_assignment(
     course: Course,
     assignment: str,
@@ -330,14 +326,18 @@ def grade_assignment(
     students: list[str] | None = None,
     force: bool = False,
     workers: int | None = None,
+    executor=None,
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True),
 ) -> list[SubmissionResult]:
     """Grade every collected submission of ``assignment`` (or only ``students``).
 
     Submissions already graded (same submission, same mode, a valid result file) are skipped
-    unless ``force``. The rest are graded by ``workers`` warm worker processes (default: one per
-    CPU core), each result recorded as soon as it is ready, with progress, rate and ETA.
+    unless ``force``. The rest are graded by ``executor`` (default: a
+    :class:`~.executors.LocalExecutor` of ``workers`` warm worker processes, one per CPU core),
+    each result recorded here as soon as it is ready, with progress, rate and ETA.
     """
+    from .executors import LocalExecutor
+
     ctx = GradingContext.load(course, assignment, mode)
     todo = students or course.submitted_students(assignment)
     results: dict[str, SubmissionResult] = {}
@@ -350,21 +350,11 @@ def grade_assignment(
         else:
             pending.append(student)
     progress = Progress(len(pending), log)
-    n_workers = workers or default_workers(len(pending))
-    if n_workers <= 1 or len(pending) <= 1:
-        api = course.nbgrader_api(**kernel_overrides(ctx.spec))
-        for student in pending:
-            result = compute_submission(ctx, student, api)
-            record(ctx, result)
-            results[student] = result
-            progress.done(describe(result))
-    else:
-        from .pool import grade_in_pool
-
-        for result in grade_in_pool(ctx, pending, n_workers, log):
-            record(ctx, result)
-            results[result.student] = result
-            progress.done(describe(result))
+    executor = executor or LocalExecutor(workers)
+    for result in executor.run(ctx, pending, log) if pending else ():
+        record(ctx, result)
+        results[result.student] = result
+        progress.done(describe(result))
     return [results[s] for s in todo if s in results]
 
 

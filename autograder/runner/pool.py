@@ -1,10 +1,11 @@
 """Warm worker processes that grade submissions in parallel.
 
-Each worker starts once (spawned, never forked: TensorFlow does not survive ``fork``), imports
-TensorFlow, loads the spec, the reference metrics and the hidden split, and opens nbgrader's API;
-then it grades one submission after another. Student code still runs only in a fresh sandbox per
-submission (the kernel and the train-mode child), so warm workers share nothing between students.
-The parent records each result (gradebook, result file) as it arrives.
+Each worker starts once (spawned, never forked: TensorFlow does not survive ``fork``), takes its
+slot of the worker plan (the GPU it owns, or CPU), imports TensorFlow, loads the spec, the
+reference metrics and the hidden split, and opens nbgrader's API; then it grades one submission
+after another. Student code still runs only in a fresh sandbox per submission (the kernel and the
+train-mode child), so warm workers share nothing between students. The parent records each result
+(gradebook, result file) as it arrives.
 """
 
 from __future__ import annotations
@@ -13,37 +14,29 @@ import multiprocessing
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from pathlib import Path
 
-from ..course import Course
 from ..results import SubmissionResult
+from .placement import WorkerPlan
 
 _STATE: dict = {}
 
 
-def _init_worker(root: str, assignment: str, mode: str) -> None:
-    import os
-    import warnings
+def _init_worker(root: str, assignment: str, mode: str, slots, plan: WorkerPlan) -> None:
+    from .warm import warm_state
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    warnings.filterwarnings("ignore", message=".*not in session.*")
-    from ..models import current_device
-    from .grade import GradingContext, kernel_overrides
-
-    course = Course(Path(root))
-    ctx = GradingContext.load(course, assignment, mode)
-    _STATE["ctx"] = ctx
-    _STATE["api"] = course.nbgrader_api(**kernel_overrides(ctx.spec))
-    _STATE["device"] = current_device()  # imports TensorFlow now, once per worker
+    slot = slots.get()  # each worker takes one slot of the plan
+    _STATE["key"] = (root, assignment, mode)
+    _STATE["slot"] = slot
+    warm_state(root, assignment, mode, env=plan.env_for(slot))
 
 
 def _grade(student: str) -> dict:
-    from .grade import compute_submission
+    from .warm import grade_warm
 
-    return compute_submission(_STATE["ctx"], student, _STATE["api"]).to_dict()
+    return grade_warm(*_STATE["key"], student)
 
 
-def grade_in_pool(ctx, students: list[str], workers: int,
+def grade_in_pool(ctx, students: list[str], plan: WorkerPlan,
                   log: Callable[[str], None]) -> Iterator[SubmissionResult]:
     """Yield each student's result as soon as a worker finishes it.
 
@@ -51,9 +44,12 @@ def grade_in_pool(ctx, students: list[str], workers: int,
     and left without a result, so a rerun retries it; the batch goes on.
     """
     mp = multiprocessing.get_context("spawn")
+    slots = mp.Queue()
+    for slot in plan.slots:
+        slots.put(slot)
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=mp, initializer=_init_worker,
-        initargs=(str(ctx.course.root), ctx.spec.assignment, ctx.spec.mode),
+        max_workers=len(plan.slots), mp_context=mp, initializer=_init_worker,
+        initargs=(str(ctx.course.root), ctx.spec.assignment, ctx.spec.mode, slots, plan),
     ) as pool:
         futures = {pool.submit(_grade, s): s for s in students}
         for future in as_completed(futures):

@@ -1,0 +1,58 @@
+"""A worker process's warm state: TensorFlow imported, the grading context and nbgrader loaded once.
+
+Local pool workers and Ray workers both grade many submissions in one long-lived process. What
+they keep between submissions is only the grader's own state (spec, reference metrics, hidden
+split, nbgrader's API); student code runs in a fresh sandbox per submission, so warm workers share
+nothing between students.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..course import Course
+
+
+@dataclass(frozen=True)
+class WarmState:
+    ctx: object  # GradingContext (imported lazily: it pulls in nbgrader)
+    api: object
+    device: str
+
+
+_CACHE: dict[tuple[str, str, str], WarmState] = {}
+
+
+def warm_state(root: str, assignment: str, mode: str, env: dict[str, str] | None = None) -> WarmState:
+    """This process's warm state for one assignment and mode, built on first use.
+
+    ``env`` (e.g. the GPU a worker owns) is applied before TensorFlow is imported.
+    """
+    key = (str(root), assignment, mode)
+    if key in _CACHE:
+        return _CACHE[key]
+    os.environ.update(env or {})
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    from ..models import current_device
+    from .grade import GradingContext, kernel_overrides
+    from .placement import enable_memory_growth
+
+    enable_memory_growth()  # imports TensorFlow now, before anything touches a GPU; no-op on CPU
+    course = Course(Path(root))
+    ctx = GradingContext.load(course, assignment, mode)
+    api = course.nbgrader_api(**kernel_overrides(ctx.spec))
+    state = WarmState(ctx, api, current_device())
+    _CACHE[key] = state
+    return state
+
+
+def grade_warm(root: str, assignment: str, mode: str, student: str) -> dict:
+    """Grade one submission in this warm process; the result as a plain dict (for pickling)."""
+    from .grade import compute_submission
+
+    state = warm_state(root, assignment, mode)
+    return compute_submission(state.ctx, student, state.api).to_dict()

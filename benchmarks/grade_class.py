@@ -1,0 +1,331 @@
+"""Grade a class of N submissions three ways and compare (issue "Fast grading at class scale").
+
+    .venv/bin/python benchmarks/grade_class.py --n 30                      # digits and autoencoder
+    .venv/bin/python benchmarks/grade_class.py --n 10 --assignment digits
+
+For each assignment it builds a demo course, lets the simulated students of ``autograder demo``
+fetch, fill in, run and submit it (once each), then copies those submissions into N students
+(cycling through the simulated ones: correct, weak, broken, ...). Then, on the same course:
+
+1. **stock**: ``nbgrader autograde <a> --force`` (one command, submissions one at a time), then one
+   scoring process that loads each saved model and scores it (TensorFlow loaded once);
+2. **ours**: ``autograder grade <a> --force`` with default settings (a subprocess; its pool
+   workers' resident memory is sampled);
+3. **limit**: in this one warm process, without isolation: for each submission, run the code
+   cells of its notebook (its training), then evaluate its saved model. Timed after warm-up.
+
+It checks that every submission's total is the same for stock and ours and that the model points
+are the same for all three, and prints one JSON line per assignment, the last lines of stdout.
+Not a test: nothing here fails on a slow machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+MIB = 1024 * 1024
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                TF_CPP_MIN_LOG_LEVEL="2")
+
+
+# --- building the class ---------------------------------------------------------------------------
+
+def build_class(workdir: Path, assignment: str, n: int):
+    """A demo course with ``n`` collected submissions of ``assignment``; returns the Course."""
+    from autograder.demo import _check, prepare_course, simulate_students
+    from autograder.demo.students import students_of
+
+    course = prepare_course(workdir / assignment, [assignment])
+    api = course.nbgrader_api()
+    simulated = students_of(assignment)
+    for s in simulated:
+        api.gradebook.update_or_create_student(s.student_id)
+    _check(api.generate_assignment(assignment, force=True, create=True), "generate_assignment")
+    _check(api.release_assignment(assignment), "release_assignment")
+    simulate_students(course, assignment, simulated, log)
+    _check(api.collect(assignment), "collect")
+    kinds = course.submitted_students(assignment)
+    base = course.root / "submitted"
+    for i in range(n):
+        student = f"s{i:03d}"
+        shutil.copytree(base / kinds[i % len(kinds)], base / student)
+        api.gradebook.update_or_create_student(student)
+    for kind in kinds:
+        shutil.rmtree(base / kind)
+    log(f"{assignment}: {n} submissions built from {len(kinds)} simulated students {kinds}")
+    return course
+
+
+# --- 1. stock ---------------------------------------------------------------------------------------
+
+def stock_scores(root: Path, assignment: str) -> dict[str, float]:
+    """Model points of each submission's saved model (the stock instructor's scoring script)."""
+    from autograder.course import Course
+    from autograder.evaluate import measure_model_file, score_measurement
+    from autograder.runner.grade import GradingContext
+    from autograder.tasks import get_task
+
+    course = Course(root)
+    ctx = GradingContext.load(course, assignment)
+    task = get_task(ctx.spec.task)
+    out = {}
+    for student in course.submitted_students(assignment):
+        path = course.submitted_dir(assignment, student) / ctx.spec.model_file
+        parts = score_measurement(ctx.spec, ctx.reference,
+                                  measure_model_file(path, ctx.spec, task, ctx.test))
+        out[student] = sum(p.points for p in parts)
+    return out
+
+
+def run_stock(course, assignment: str) -> tuple[float, dict[str, float], dict[str, float]]:
+    """Seconds, total per student, model points per student."""
+    from autograder.gradebook import notebook_grade_cells, read_grades
+
+    start = time.perf_counter()
+    proc = subprocess.run([str(BIN / "nbgrader"), "autograde", assignment, "--force"],
+                          cwd=course.root, env=_env(), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"nbgrader autograde failed:\n{proc.stderr[-3000:]}")
+    scoring = subprocess.run([sys.executable, __file__, "--stock-scoring", str(course.root), assignment],
+                             env=_env(), capture_output=True, text=True)
+    if scoring.returncode != 0:
+        raise SystemExit(f"stock scoring failed:\n{scoring.stderr[-3000:]}")
+    seconds = time.perf_counter() - start
+    model = json.loads(scoring.stdout.strip().splitlines()[-1])
+    spec = course.spec(assignment)
+    tests = {name for name, _ in notebook_grade_cells(course.db_url, assignment, spec.notebook)}
+    totals = dict.fromkeys(model, 0.0)
+    for g in read_grades(course.db_url, assignment):
+        if g.student in totals and g.cell in tests:
+            totals[g.student] += g.score
+    return seconds, {s: totals[s] + model[s] for s in model}, model
+
+
+# --- 2. ours ----------------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class MemorySampler(threading.Thread):
+    """Samples the resident memory of a grader's pool workers (its spawned children)."""
+
+    pid: int
+    interval: float = 0.25
+    samples: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self):
+        super().__init__(daemon=True)
+
+    def run(self) -> None:
+        import psutil
+
+        start = time.perf_counter()
+        parent = psutil.Process(self.pid)
+        while not self.stop.is_set():
+            try:
+                children = parent.children(recursive=False)
+            except psutil.NoSuchProcess:
+                return
+            for child in children:
+                try:
+                    if "spawn_main" not in " ".join(child.cmdline()):
+                        continue
+                    rss = child.memory_info().rss / MIB
+                except psutil.Error:
+                    continue
+                self.samples.setdefault(child.pid, []).append((time.perf_counter() - start, rss))
+            self.stop.wait(self.interval)
+
+    def summary(self) -> dict[str, float | int]:
+        """Peak per worker, and the peak over the first and the last third of the run (flatness)."""
+        if not self.samples:
+            return {"workers": 0}
+        end = max(t for s in self.samples.values() for t, _ in s)
+        def peak(lo, hi):
+            vals = [r for s in self.samples.values() for t, r in s if lo <= t <= hi]
+            return round(max(vals), 1) if vals else None
+        return {
+            "workers": len(self.samples),
+            "peak_rss_mib_per_worker": round(max(r for s in self.samples.values() for _, r in s), 1),
+            "rss_first_third_mib": peak(0, end / 3),
+            "rss_last_third_mib": peak(2 * end / 3, end),
+        }
+
+
+def run_ours(course, assignment: str) -> tuple[float, dict[str, float], dict[str, float], dict]:
+    """Seconds, total per student, model points per student, memory summary."""
+    from autograder.results import read_result
+
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(BIN / "autograder"), "grade", assignment, "--course-dir", str(course.root), "--force"],
+        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    sampler = MemorySampler(proc.pid)
+    sampler.start()
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - start
+    sampler.stop.set()
+    sampler.join()
+    (course.root / "grade.log").write_text(err)  # progress lines with their timing, for profiling
+    if proc.returncode != 0:
+        raise SystemExit(f"autograder grade failed:\n{err[-3000:]}")
+    progress = [ln for ln in err.splitlines() if ln.startswith("[")]
+    if progress:
+        log(f"  last progress line: {progress[-1]}")
+    totals, model = {}, {}
+    for student in course.submitted_students(assignment):
+        r = read_result(course.result_path(assignment, student))
+        totals[student] = r.total
+        model[student] = sum(p.points for p in r.parts if p.kind == "model")
+    return seconds, totals, model, sampler.summary()
+
+
+# --- 3. the limit -----------------------------------------------------------------------------------
+
+def run_limit(course, assignment: str) -> tuple[float, dict[str, float], float]:
+    """Seconds, model points per student, load-mode scorings per second; one warm process."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from autograder.evaluate import measure_model_file, score_measurement
+    from autograder.models import current_device
+    from autograder.notebook import read_notebook
+    from autograder.runner.grade import GradingContext
+    from autograder.tasks import get_task
+
+    ctx = GradingContext.load(course, assignment)
+    task = get_task(ctx.spec.task)
+    current_device()  # warm: TensorFlow imported before the clock starts
+    shell = InteractiveShell.instance()
+    model, scoring_s = {}, 0.0
+    here = Path.cwd()
+    start = time.perf_counter()
+    for student in course.submitted_students(assignment):
+        source = course.autograded_dir(assignment, student)
+        nb = read_notebook(source / f"{ctx.spec.notebook}.ipynb")
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copytree(source, tmp, dirs_exist_ok=True)
+            os.chdir(tmp)
+            shell.reset(new_session=False)
+            try:
+                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                    for cell in nb.cells:
+                        if cell.cell_type == "code":
+                            shell.run_cell(cell.source, store_history=False, silent=True)
+            finally:
+                os.chdir(here)
+        t0 = time.perf_counter()
+        path = course.submitted_dir(assignment, student) / ctx.spec.model_file
+        parts = score_measurement(ctx.spec, ctx.reference, measure_model_file(path, ctx.spec, task, ctx.test))
+        scoring_s += time.perf_counter() - t0
+        model[student] = sum(p.points for p in parts)
+    seconds = time.perf_counter() - start
+    n = len(model)
+    return seconds, model, (n / scoring_s if scoring_s else float("inf"))
+
+
+# --- the three, compared ----------------------------------------------------------------------------
+
+def existing_class(workdir: Path, assignment: str, n: int):
+    """The course a previous run built in ``workdir`` with exactly ``n`` submissions, or None."""
+    from autograder.course import Course
+
+    root = workdir / assignment
+    if not (root / "nbgrader_config.py").is_file():
+        return None
+    course = Course(root)
+    return course if len(course.submitted_students(assignment)) == n else None
+
+
+def bench(workdir: Path, assignment: str, n: int, reuse: bool = False) -> dict:
+    course = (reuse and existing_class(workdir, assignment, n)) or build_class(workdir, assignment, n)
+    log(f"{assignment}: 1. stock (nbgrader autograde, then scoring)")
+    load = [os.getloadavg()[0]]
+    stock_s, stock_total, stock_model = run_stock(course, assignment)
+    log(f"{assignment}:    {stock_s:.1f} s")
+    log(f"{assignment}: 2. ours (autograder grade)")
+    load.append(os.getloadavg()[0])
+    ours_s, ours_total, ours_model, memory = run_ours(course, assignment)
+    log(f"{assignment}:    {ours_s:.1f} s")
+    log(f"{assignment}: 3. the limit (bare training + evaluation, one warm process)")
+    load.append(os.getloadavg()[0])
+    limit_s, limit_model, scoring_rate = run_limit(course, assignment)
+    load.append(os.getloadavg()[0])
+    log(f"{assignment}:    {limit_s:.1f} s")
+    identical = (
+        set(stock_total) == set(ours_total) == set(limit_model)
+        and all(abs(stock_total[s] - ours_total[s]) < 1e-6 for s in ours_total)
+        and all(abs(stock_model[s] - ours_model[s]) < 1e-6 for s in ours_model)
+        and all(abs(limit_model[s] - ours_model[s]) < 1e-6 for s in ours_model)
+    )
+    if not identical:
+        for s in sorted(ours_total):
+            log(f"  {s}: total stock {stock_total.get(s)} ours {ours_total.get(s)}; model stock "
+                f"{stock_model.get(s)} ours {ours_model.get(s)} limit {limit_model.get(s)}")
+    return {
+        "assignment": assignment, "n": n, "cores": os.cpu_count(),
+        "stock_s": round(stock_s, 1), "ours_s": round(ours_s, 1), "limit_s": round(limit_s, 1),
+        "speedup_vs_stock": round(stock_s / ours_s, 2), "overhead_vs_limit": round(ours_s / limit_s, 2),
+        "scores_identical": identical,
+        "peak_rss_mib_per_worker": memory.get("peak_rss_mib_per_worker"),
+        "rss_first_third_mib": memory.get("rss_first_third_mib"),
+        "rss_last_third_mib": memory.get("rss_last_third_mib"),
+        "workers": memory.get("workers"),
+        "load_scoring_per_s": round(scoring_rate, 1),
+        # Other work on the machine slows every way down: the 1-minute load before, between, after.
+        "loadavg_1min": [round(x, 1) for x in load],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=30, help="submissions per assignment (default 30)")
+    parser.add_argument("--assignment", action="append", help="digits and autoencoder by default")
+    parser.add_argument("--workdir", type=Path, help="where the courses are built (default: a temp dir)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the class a previous run built in --workdir (same --n)")
+    parser.add_argument("--stock-scoring", nargs=2, metavar=("ROOT", "ASSIGNMENT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.stock_scoring:
+        root, assignment = args.stock_scoring
+        print(json.dumps(stock_scores(Path(root), assignment)))
+        return 0
+    from autograder._env import ensure_tools_on_path
+
+    ensure_tools_on_path()
+    assignments = args.assignment or ["digits", "autoencoder"]
+    with contextlib.ExitStack() as stack:
+        workdir = args.workdir or Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="grade-class-")))
+        lines = [bench(workdir.resolve(), a, args.n, args.reuse) for a in assignments]
+    for line in lines:
+        print(json.dumps(line), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

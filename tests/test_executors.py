@@ -1,0 +1,184 @@
+"""Tests for autograder.runner.executors: choosing an executor and its failure paths.
+
+Grading through Ray on a local Ray instance is in tests/test_end_to_end.py (it reuses the demo
+course built there).
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import pytest
+
+from autograder.runner.executors import (
+    ExecutorError,
+    LocalExecutor,
+    RayExecutor,
+    check_reachable,
+    import_ray,
+    init_ray,
+    make_executor,
+)
+
+
+def test_local_is_the_default_and_keeps_workers():
+    assert make_executor("local") == LocalExecutor(None)
+    assert make_executor("local", workers=3) == LocalExecutor(3)
+
+
+@pytest.mark.parametrize("workers", [0, -2])
+def test_fewer_than_one_worker_is_refused(workers):
+    with pytest.raises(ExecutorError, match="at least 1"):
+        make_executor("local", workers=workers)
+
+
+def test_ray_executor_keeps_its_address():
+    assert make_executor("ray") == RayExecutor(None)
+    assert make_executor("ray", address="auto") == RayExecutor("auto")
+
+
+def test_unknown_executor_is_refused():
+    with pytest.raises(ExecutorError, match="local, ray"):
+        make_executor("dask")
+
+
+def test_address_without_ray_is_refused():
+    with pytest.raises(ExecutorError, match="--address is for --executor ray"):
+        make_executor("local", address="10.0.0.1:6379")
+
+
+def test_missing_ray_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` raise ImportError
+    with pytest.raises(ExecutorError, match=r"pip install 'dl-autograder\[ray\]'"):
+        import_ray()
+    with pytest.raises(ExecutorError, match="not installed"):
+        list(RayExecutor("auto").run(ctx=None, students=["a"], log=print))
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_address_fails_fast_with_advice():
+    address = f"127.0.0.1:{_closed_port()}"
+    with pytest.raises(ExecutorError, match="unreachable.*ray start --head"):
+        check_reachable(address, timeout_s=2)
+    with pytest.raises(ExecutorError, match="unreachable"):
+        check_reachable(f"ray://{address}", timeout_s=2)
+
+
+def test_malformed_address_is_refused():
+    for bad in ("somehost", "somehost:port", "ray://"):
+        with pytest.raises(ExecutorError, match="host:port"):
+            check_reachable(bad)
+
+
+def test_reachable_and_local_addresses_pass():
+    for left_to_ray in (None, "", "auto", "local"):
+        check_reachable(left_to_ray)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        check_reachable(f"127.0.0.1:{server.getsockname()[1]}", timeout_s=2)
+
+
+def test_ray_executor_does_not_start_ray_for_an_unreachable_cluster():
+    ray = import_ray()
+    assert not ray.is_initialized()
+    with pytest.raises(ExecutorError, match="unreachable"):
+        list(RayExecutor(f"127.0.0.1:{_closed_port()}", connect_timeout_s=2).run(None, ["a"], print))
+    assert not ray.is_initialized()
+
+
+def test_import_of_executors_does_not_import_ray():
+    import subprocess
+
+    code = "import sys, autograder.runner.executors; print('ray' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
+
+
+
+class _Named:
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+def _ctx_of_missing_course(tmp_path):
+    """A grading context whose course is gone: every worker fails inside the grader."""
+    return _Named(course=_Named(root=tmp_path / "no-such-course"),
+                  spec=_Named(assignment="digits", mode="load"))
+
+
+def test_ray_task_failing_inside_the_grader_is_logged_and_the_batch_goes_on(tmp_path):
+    ray = import_ray()
+    init_ray(ray, num_cpus=1)
+    try:
+        messages = []
+        results = list(RayExecutor().run(_ctx_of_missing_course(tmp_path), ["a", "b"], messages.append))
+    finally:
+        ray.shutdown()
+    assert results == []
+    failures = [m for m in messages if "grading failed inside the grader, will retry on rerun" in m]
+    assert sorted(m.split(":")[0] for m in failures) == ["a", "b"]
+    assert any("Ray cluster: 1 CPUs, 0 GPUs" in m for m in messages)
+
+
+def test_local_pool_failing_inside_the_grader_is_logged_and_the_batch_goes_on(tmp_path):
+    messages = []
+    results = list(LocalExecutor(workers=2).run(_ctx_of_missing_course(tmp_path), ["a", "b"],
+                                                messages.append))
+    assert results == []
+    failures = [m for m in messages if "grading failed inside the grader, will retry on rerun" in m]
+    assert sorted(m.split(":")[0] for m in failures) == ["a", "b"]
+
+
+class _FlakyRay:
+    """Stands in for the ray module: ``init`` fails ``failures`` times with ``error``."""
+
+    def __init__(self, failures: int, error: Exception):
+        self.failures, self.error = failures, error
+        self.inits, self.shutdowns = [], 0
+
+    def init(self, **kwargs):
+        self.inits.append(kwargs)
+        if len(self.inits) <= self.failures:
+            raise self.error
+
+    def shutdown(self):
+        self.shutdowns += 1
+
+
+SLOW = Exception("The current node timed out during startup. This could happen because ...")
+
+
+def test_a_local_ray_that_starts_too_slowly_is_started_again():
+    ray = _FlakyRay(failures=1, error=SLOW)
+    init_ray(ray, None, num_cpus=2)
+    assert len(ray.inits) == 2 and ray.shutdowns == 1
+    assert ray.inits[-1] == {"address": None, "include_dashboard": False, "log_to_driver": False,
+                             "logging_level": "ERROR", "num_cpus": 2}
+
+
+def test_a_local_ray_that_never_starts_is_a_clear_error():
+    ray = _FlakyRay(failures=5, error=SLOW)
+    with pytest.raises(ExecutorError, match="Ray did not start.*--address auto"):
+        init_ray(ray, None)
+    assert len(ray.inits) == 2
+
+
+def test_a_remote_cluster_is_not_retried():
+    ray = _FlakyRay(failures=1, error=SLOW)
+    with pytest.raises(ExecutorError, match="Ray did not start"):
+        init_ray(ray, "10.0.0.1:6379")
+    assert len(ray.inits) == 1
+
+
+def test_a_refused_connection_says_what_to_check():
+    ray = _FlakyRay(failures=1, error=ConnectionError("could not connect to GCS"))
+    with pytest.raises(ExecutorError, match="cannot connect to the Ray cluster at auto.*--address"):
+        init_ray(ray, "auto")
