@@ -82,20 +82,24 @@ def build_class(workdir: Path, assignment: str, n: int):
 def stock_scores(root: Path, assignment: str) -> dict[str, float]:
     """Model points of each submission's saved model (the stock instructor's scoring script)."""
     from autograder.course import Course
-    from autograder.evaluate import measure_model_file, score_measurement
     from autograder.runner.grade import GradingContext
-    from autograder.tasks import get_task
 
     course = Course(root)
     ctx = GradingContext.load(course, assignment)
-    task = get_task(ctx.spec.task)
-    out = {}
-    for student in course.submitted_students(assignment):
-        path = course.submitted_dir(assignment, student) / ctx.spec.model_file
-        parts = score_measurement(ctx.spec, ctx.reference,
-                                  measure_model_file(path, ctx.spec, task, ctx.test))
-        out[student] = sum(p.points for p in parts)
-    return out
+    return {student: saved_model_points(ctx, student) for student in course.submitted_students(assignment)}
+
+
+def saved_model_points(ctx, student: str) -> float:
+    """Points of the submission's saved model files (every model of the assignment)."""
+    from autograder.evaluate import measure_model_file, score_measurement
+    from autograder.tasks import get_task
+
+    points = 0.0
+    for model in ctx.models:
+        path = ctx.course.submitted_dir(model.spec.assignment, student) / model.spec.model_file
+        measured = measure_model_file(path, model.spec, get_task(model.spec.task), model.test)
+        points += sum(p.points for p in score_measurement(model.spec, model.reference, measured))
+    return points
 
 
 def run_stock(course, assignment: str) -> tuple[float, dict[str, float], dict[str, float]]:
@@ -210,14 +214,11 @@ def run_limit(course, assignment: str) -> tuple[float, dict[str, float], float]:
     matplotlib.use("Agg")
     from IPython.core.interactiveshell import InteractiveShell
 
-    from autograder.evaluate import measure_model_file, score_measurement
     from autograder.models import current_device
     from autograder.notebook import read_notebook
     from autograder.runner.grade import GradingContext
-    from autograder.tasks import get_task
 
     ctx = GradingContext.load(course, assignment)
-    task = get_task(ctx.spec.task)
     current_device()  # warm: TensorFlow imported before the clock starts
     shell = InteractiveShell.instance()
     model, scoring_s = {}, 0.0
@@ -238,10 +239,8 @@ def run_limit(course, assignment: str) -> tuple[float, dict[str, float], float]:
             finally:
                 os.chdir(here)
         t0 = time.perf_counter()
-        path = course.submitted_dir(assignment, student) / ctx.spec.model_file
-        parts = score_measurement(ctx.spec, ctx.reference, measure_model_file(path, ctx.spec, task, ctx.test))
+        model[student] = saved_model_points(ctx, student)
         scoring_s += time.perf_counter() - t0
-        model[student] = sum(p.points for p in parts)
     seconds = time.perf_counter() - start
     n = len(model)
     return seconds, model, (n / scoring_s if scoring_s else float("inf"))
