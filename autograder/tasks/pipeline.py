@@ -24,7 +24,6 @@ BASELINES = {("pipeline_correctness", "none"): 0.0, ("throughput_log2_ratio", "n
 
 class PipelineTask:
     name = "pipeline"
-    needs_model_file = False
 
     def measure_notebook(self, notebook: Path, spec, workdir: Path, test: Split, seed: int | None = None):
         """Run the notebook's pipeline on ``test`` in the sandbox: a Measurement of both metrics."""
