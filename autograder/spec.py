@@ -85,9 +85,16 @@ class GradingSpec:
     part: str = ""
     #: a multi-model assignment's models (``[[parts]]`` in spec.toml), each a full spec
     parts: tuple[GradingSpec, ...] = ()
+    #: only the notebook's test cells are graded: no model, no reference, no dataset
+    tests_only: bool = False
+    #: grading on submit (``autograder watch``) releases nbgrader feedback right after grading
+    feedback_on_submit: bool = False
 
     def models(self) -> tuple[GradingSpec, ...]:
-        """The specs of the assignment's graded models: its parts, or itself when it has one model."""
+        """The specs of the assignment's graded models: its parts, or itself when it has one model
+        (none for a tests-only assignment)."""
+        if self.tests_only:
+            return ()
         return self.parts or (self,)
 
     def with_mode(self, mode: str) -> GradingSpec:
@@ -195,10 +202,50 @@ def _parse_parts(data: dict[str, Any], where: str) -> GradingSpec:
     return _replace(parts[0], part="", parts=tuple(parts))
 
 
+#: the only keys of a tests-only spec (``tests_only = true``): no model is graded
+TESTS_ONLY_KEYS = {"assignment", "notebook", "tests_only", "feedback_on_submit", "limits"}
+
+
+def _parse_tests_only(data: dict[str, Any], where: str) -> GradingSpec:
+    """A spec that grades only the notebook's test cells (nbgrader's points, no model)."""
+    unknown = set(data) - TESTS_ONLY_KEYS
+    if unknown:
+        raise SpecError(f"{where}: a tests-only spec (tests_only = true) grades no model; remove "
+                        f"{sorted(unknown)} (allowed keys: {sorted(TESTS_ONLY_KEYS)})")
+    return GradingSpec(
+        assignment=_require(data, "assignment", str, where),
+        notebook=_require(data, "notebook", str, where),
+        task="", dataset="", mode="load", model_file="", model_grade_id="", seed=0, metrics=(),
+        limits=_parse_limits(data, where), tests_only=True,
+        feedback_on_submit=_optional(data, "feedback_on_submit", bool, False, where),
+    )
+
+
+def _parse_limits(data: dict[str, Any], where: str) -> Limits:
+    limits_raw = _table(data, "limits", where)
+    lw = f"{where}: [limits]"
+    lim_fields = {f.name: f.type for f in dataclasses.fields(Limits)}
+    unknown = set(limits_raw) - set(lim_fields)
+    if unknown:
+        raise SpecError(f"{lw}: unknown keys {sorted(unknown)}; known: {sorted(lim_fields)}")
+    defaults_lim = Limits()
+    lim_values = {}
+    for name in lim_fields:
+        kind = float if isinstance(getattr(defaults_lim, name), float) else int
+        value = _optional(limits_raw, name, kind, getattr(defaults_lim, name), lw)
+        if value <= 0:
+            raise SpecError(f"{lw}: {name} must be positive")
+        lim_values[name] = value
+    return Limits(**lim_values)
+
+
 def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
+    if _optional(data, "tests_only", bool, False, where):
+        return _parse_tests_only(data, where)
     known = {
         "assignment", "notebook", "task", "dataset", "mode", "model_file", "model_grade_id",
-        "seed", "reference_seed", "metrics", "budget", "train", "limits",
+        "seed", "reference_seed", "metrics", "budget", "train", "limits", "tests_only",
+        "feedback_on_submit",
     }
     unknown = set(data) - known
     if unknown:
@@ -257,20 +304,7 @@ def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
                       builder=_optional(train_raw, "builder", str, "build_model", tw))
     if mode == "train" and not train.cells:
         raise SpecError(f"{where}: mode 'train' needs [train] cells = [...grade ids...]")
-    limits_raw = _table(data, "limits", where)
-    lw = f"{where}: [limits]"
-    lim_fields = {f.name: f.type for f in dataclasses.fields(Limits)}
-    unknown = set(limits_raw) - set(lim_fields)
-    if unknown:
-        raise SpecError(f"{lw}: unknown keys {sorted(unknown)}; known: {sorted(lim_fields)}")
-    defaults_lim = Limits()
-    lim_values = {}
-    for name in lim_fields:
-        kind = float if isinstance(getattr(defaults_lim, name), float) else int
-        value = _optional(limits_raw, name, kind, getattr(defaults_lim, name), lw)
-        if value <= 0:
-            raise SpecError(f"{lw}: {name} must be positive")
-        lim_values[name] = value
+    limits = _parse_limits(data, where)
     seed = _require(data, "seed", int, where)
     if mode == "load" and not data.get("model_file"):
         raise SpecError(f"{where}: mode 'load' needs model_file, the file the notebook saves")
@@ -287,7 +321,8 @@ def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
         metrics=tuple(metrics),
         budget=budget,
         train=train,
-        limits=Limits(**lim_values),
+        limits=limits,
+        feedback_on_submit=_optional(data, "feedback_on_submit", bool, False, where),
     )
 
 

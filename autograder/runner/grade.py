@@ -287,7 +287,8 @@ def compute_submission(ctx: GradingContext, student: str, api) -> SubmissionResu
     model = model_parts(ctx, student, refused)
     result = SubmissionResult(
         assignment=ctx.spec.assignment, student=student, mode=ctx.spec.mode,
-        parts=tests + model, device=current_device(), seed=ctx.spec.seed,
+        # a tests-only assignment has no model: TensorFlow is not even imported
+        parts=tests + model, device=current_device() if ctx.models else "CPU", seed=ctx.spec.seed,
         data_fingerprint=ctx.data_fingerprint, reference_version=ctx.reference_version,
         duration_s=round(time.perf_counter() - start, 2), versions=package_versions(),
         submitted_at=submission_timestamp(ctx.course, ctx.spec.assignment, student),
