@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(TF_EXTRA)
 # Keep TensorFlow's C++ start-up chatter out of the terminal.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install sandbox-tools browser-tools demo test lint release reference clean
+.PHONY: install sandbox-tools browser-tools hub-tools postgres-tools hub demo test lint release reference clean
 
 install: $(STAMP) sandbox-tools
 
@@ -28,6 +28,30 @@ browser-tools:
 	    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; }; }; } || \
 	  echo "warning: chromium is not installed: the report's browser test will skip"
 
+# JupyterHub's proxy (npm package, pinned), in a repo-local folder; skipped with a warning without npm
+# (the hub tests then skip and say why).
+CHP_VERSION := 5.3.0
+CHP := .hub-tools/node_modules/.bin/configurable-http-proxy
+hub-tools:
+	@test -x $(CHP) || { command -v npm >/dev/null 2>&1 && \
+	  npm install --silent --no-audit --no-fund --prefix .hub-tools configurable-http-proxy@$(CHP_VERSION) >/dev/null; } || \
+	  echo "warning: configurable-http-proxy is not installed (no npm): the hub tests will skip"
+
+# PostgreSQL server (Debian packages) for the PostgreSQL gradebook test; installed when we may.
+postgres-tools:
+	@{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }; }; } || \
+	  echo "warning: PostgreSQL is not installed: the PostgreSQL gradebook test will skip"
+
+# A local JupyterHub on 127.0.0.1:8000 (demo users instructor, student1..3, password "demo"), grading
+# on submit. A fresh hub-course/ is written when missing (`rm -rf hub-course .hub-state` to start over).
+HUB_ASSIGNMENT ?= digits
+hub: install hub-tools
+	test -f hub-course/nbgrader_config.py || $(BIN)/autograder hub-course $(HUB_ASSIGNMENT) --course-dir hub-course
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyterhub -f jupyterhub_config.py
+
 # Idempotent: the stamp is newer than the files that define the install, so a second run skips it.
 $(STAMP): pyproject.toml requirements/lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,7 +63,7 @@ $(STAMP): pyproject.toml requirements/lock.txt
 demo: install
 	$(BIN)/autograder demo
 
-test: install browser-tools
+test: install browser-tools hub-tools postgres-tools
 	$(BIN)/python -m pytest -ra
 
 lint: install
@@ -54,4 +78,4 @@ reference: install
 	$(BIN)/autograder train-reference --all
 
 clean:
-	rm -rf demo-course .pytest_cache
+	rm -rf demo-course hub-course .hub-state .pytest_cache

@@ -124,6 +124,28 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def cmd_watch(args) -> int:
+    from .hub.submissions import SubmissionWatcher, serve
+
+    watcher = SubmissionWatcher(_course(args), tuple(args.assignment or ()))
+    if args.once:
+        done = watcher.poll_once()
+        print(f"{len(done.new)} new, {len(done.graded)} graded, {len(done.released)} feedback released, "
+              f"{len(done.errors)} errors")
+        return 1 if done.errors else 0
+    serve(watcher, args.interval)
+    return 0
+
+
+def cmd_hub_course(args) -> int:
+    from .hub.course import DEMO_STUDENTS, setup_hub_course
+
+    hub = setup_hub_course(Path(args.course_dir), args.assignment or ["digits"], tuple(args.student or DEMO_STUDENTS))
+    print(f"hub course in {hub.course.root}: {', '.join(args.assignment or ['digits'])} released to "
+          f"{', '.join(hub.students)}; exchange {hub.exchange_root}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="autograder",
@@ -171,6 +193,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pictures", action="store_true", help="model sections without pictures")
     add("train-reference", cmd_train_reference, "retrain the reference model and its metrics")
     add("generate", cmd_generate, "regenerate release/<assignment> from source/ with nbgrader")
+
+    p = sub.add_parser("watch", help="grade on submit: collect, grade and release feedback as "
+                       "submissions arrive in nbgrader's exchange (a JupyterHub service)")
+    p.set_defaults(func=cmd_watch)
+    p.add_argument("assignment", nargs="*", help="assignments to watch (default: every one with a spec)")
+    p.add_argument("--course-dir", default=".", help="course root (default: .)")
+    p.add_argument("--interval", type=float, default=5.0, help="seconds between rounds (default: 5)")
+    p.add_argument("--once", action="store_true", help="one round, then exit")
+
+    p = sub.add_parser("hub-course", help="a fresh demo course for the hub (`make hub`), assignments released")
+    p.set_defaults(func=cmd_hub_course)
+    p.add_argument("assignment", nargs="*", help="assignments to release (default: digits)")
+    p.add_argument("--course-dir", default="hub-course", help="where to build it (default: hub-course)")
+    p.add_argument("--student", action="append", default=None, help="a student (repeatable; default: "
+                   "student1..student3)")
     return parser
 
 

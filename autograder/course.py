@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .errors import AutograderError
@@ -35,9 +36,15 @@ class Course:
             )
         return cls(root)
 
-    @property
+    @cached_property
     def db_url(self) -> str:
-        return f"sqlite:///{self.root / 'gradebook.db'}"
+        """The gradebook: ``c.CourseDirectory.db_url`` of nbgrader_config.py (e.g. PostgreSQL,
+        ``postgresql://user@host/db``), else SQLite's ``gradebook.db`` in the course root."""
+        default = f"sqlite:///{self.root / 'gradebook.db'}"
+        if not (self.root / "nbgrader_config.py").is_file():
+            return default
+        configured = self.nbgrader_config().CourseDirectory.get("db_url")
+        return str(configured) if configured else default
 
     def source_dir(self, assignment: str) -> Path:
         return self.root / "source" / assignment
