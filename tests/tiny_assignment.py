@@ -45,6 +45,12 @@ def source_notebook() -> nbformat.NotebookNode:
     return nb
 
 
+def set_feedback_on_submit(course_root: Path, on: bool) -> None:
+    """Switch the spec's ``feedback_on_submit``."""
+    path = Path(course_root) / "reference_models" / NAME / "spec.toml"
+    path.write_text(SPEC.replace("feedback_on_submit = true", f"feedback_on_submit = {str(on).lower()}"))
+
+
 def write_tiny_assignment(course_root: Path) -> str:
     """Write the assignment's source notebook and tests-only spec into a course; returns its name."""
     source = Path(course_root) / "source" / NAME
