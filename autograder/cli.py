@@ -140,7 +140,8 @@ def cmd_watch(args) -> int:
 def cmd_hub_course(args) -> int:
     from .hub.course import DEMO_STUDENTS, setup_hub_course
 
-    hub = setup_hub_course(Path(args.course_dir), args.assignment or ["digits"], tuple(args.student or DEMO_STUDENTS))
+    students = tuple(args.student or DEMO_STUDENTS)
+    hub = setup_hub_course(Path(args.course_dir), args.assignment or ["digits"], students)
     print(f"hub course in {hub.course.root}: {', '.join(args.assignment or ['digits'])} released to "
           f"{', '.join(hub.students)}; exchange {hub.exchange_root}")
     return 0
@@ -202,7 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=float, default=5.0, help="seconds between rounds (default: 5)")
     p.add_argument("--once", action="store_true", help="one round, then exit")
 
-    p = sub.add_parser("hub-course", help="a fresh demo course for the hub (`make hub`), assignments released")
+    p = sub.add_parser("hub-course", help="a fresh demo course for the hub (`make hub`), "
+                       "assignments released")
     p.set_defaults(func=cmd_hub_course)
     p.add_argument("assignment", nargs="*", help="assignments to release (default: digits)")
     p.add_argument("--course-dir", default="hub-course", help="where to build it (default: hub-course)")

@@ -22,3 +22,17 @@ def repo_root() -> Path:
 
 def python() -> str:
     return sys.executable
+
+
+@pytest.fixture(scope="session")
+def tiny_course_template(tmp_path_factory):
+    """A demo-layout course with the tiny tests-only assignment released (copy it: see tiny_course_copy)."""
+    from tiny_assignment import write_tiny_assignment
+
+    from autograder.demo import prepare_course
+    from autograder.hub.course import release
+
+    course = prepare_course(tmp_path_factory.mktemp("tiny") / "course", [])
+    release(course, write_tiny_assignment(course.root), ("student1", "student2", "student3"))
+    return course.root
+

@@ -61,4 +61,5 @@ def test_scan_inbound_lists_submission_folders_only(tmp_path):
     (tmp_path / f"bob+other+{T2}+r2").mkdir()
     (tmp_path / "stray-file").write_text("x")
     (tmp_path / "not-a-submission").mkdir()
-    assert [(s.student, s.assignment) for s in scan_inbound(tmp_path)] == [("alice", "hello"), ("bob", "other")]
+    found = [(s.student, s.assignment) for s in scan_inbound(tmp_path)]
+    assert found == [("alice", "hello"), ("bob", "other")]

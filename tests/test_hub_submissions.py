@@ -7,39 +7,23 @@ demo`); grading is a recording function here (real grading on submit: tests/e2e/
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
-from tiny_assignment import NAME, set_feedback_on_submit, write_tiny_assignment
+from tiny_assignment import NAME, set_feedback_on_submit, tiny_course_copy
 
-from autograder.demo import COURSE_ID, prepare_course
+from autograder.demo import COURSE_ID
 from autograder.demo import student as st
-from autograder.hub.course import release
 from autograder.hub.submissions import Round, SubmissionWatcher, serve
 from autograder.results import SubmissionResult, write_result
 
 
-@pytest.fixture(scope="module")
-def released(tmp_path_factory):
-    course = prepare_course(tmp_path_factory.mktemp("watch") / "course", [])
-    write_tiny_assignment(course.root)
-    release(course, NAME, ("alice", "bob"))
-    return course
-
-
 @pytest.fixture
-def course(released, tmp_path):
+def course(tiny_course_template, tmp_path):
     """A fresh copy of the released course for each test (exchange, gradebook and all)."""
-    import shutil
-
-    from autograder.course import Course
-
-    root = tmp_path / "course"
-    shutil.copytree(released.root, root)
-    set_feedback_on_submit(root, False)  # feedback needs autograded notebooks: see its own test
-    return Course.at(root)
+    course = tiny_course_copy(tiny_course_template, tmp_path / "course")
+    set_feedback_on_submit(course.root, False)  # feedback needs autograded notebooks: see its own test
+    return course
 
 
 def submit(course, student: str) -> str:
@@ -160,16 +144,18 @@ def test_serve_stops_when_asked_between_rounds(course):
     assert serve(Once(course, grade=Recorder(), log=quiet), interval_s=60, stop=stop) == 1
 
 
-def test_watch_command_stops_cleanly_on_sigterm(course):
-    proc = subprocess.Popen([sys.executable, "-m", "autograder.cli", "watch", "--course-dir", str(course.root),
-                             "--interval", "0.5"], stderr=subprocess.PIPE, text=True)
+def test_serve_stops_cleanly_on_sigterm_and_restores_the_handler(course):
+    import os
+    import threading
+
+    logged: list[str] = []
+    before = signal.getsignal(signal.SIGTERM)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
     try:
-        line = proc.stderr.readline()
-        assert "watching" in line, line
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0
-        assert "stopped after" in proc.stderr.read()
+        rounds = serve(SubmissionWatcher(course, grade=Recorder(), log=logged.append), interval_s=0.2)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        timer.cancel()
+    assert rounds >= 1 and f"signal {int(signal.SIGTERM)}: stopping" in logged
+    assert logged[-1] == f"stopped after {rounds} rounds"
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -60,3 +60,13 @@ def write_tiny_assignment(course_root: Path) -> str:
     ref.mkdir(parents=True, exist_ok=True)
     (ref / "spec.toml").write_text(SPEC)
     return NAME
+
+
+def tiny_course_copy(template: Path, dest: Path):
+    """A private copy of a released course (exchange, gradebook and all)."""
+    import shutil
+
+    from autograder.course import Course
+
+    shutil.copytree(template, dest)
+    return Course.at(dest)

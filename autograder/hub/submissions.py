@@ -168,19 +168,25 @@ def serve(watcher: SubmissionWatcher, interval_s: float = 5.0, stop: threading.E
     The round in progress finishes before the loop ends, so no submission is left half-recorded.
     """
     stop = stop or threading.Event()
+    previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda signum, _frame: (watcher.log(f"signal {signum}: stopping"), stop.set()))
-    watcher.log(f"watching {watcher.inbound} for {', '.join(watcher.assignments) or 'no assignment'} "
-                f"every {interval_s:g} s")
+            previous[sig] = signal.signal(
+                sig, lambda signum, _frame: (watcher.log(f"signal {signum}: stopping"), stop.set()))
     rounds = 0
-    while not stop.is_set():
-        result = watcher.poll_once()
-        rounds += 1
-        if result.new:
-            watcher.log(f"round {rounds}: {len(result.new)} new, {len(result.graded)} graded, "
-                        f"{len(result.released)} feedback released, {len(result.errors)} errors "
-                        f"in {result.seconds:.1f} s")
-        stop.wait(interval_s)
+    try:
+        watcher.log(f"watching {watcher.inbound} for {', '.join(watcher.assignments) or 'no assignment'} "
+                    f"every {interval_s:g} s")
+        while not stop.is_set():
+            result = watcher.poll_once()
+            rounds += 1
+            if result.new:
+                watcher.log(f"round {rounds}: {len(result.new)} new, {len(result.graded)} graded, "
+                            f"{len(result.released)} feedback released, {len(result.errors)} errors "
+                            f"in {result.seconds:.1f} s")
+            stop.wait(interval_s)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     watcher.log(f"stopped after {rounds} rounds")
     return rounds

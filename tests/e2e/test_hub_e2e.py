@@ -10,7 +10,7 @@ import shutil
 import time
 
 import pytest
-from conftest import PASSWORD
+from hub_process import PASSWORD
 from tiny_assignment import MAX_POINTS, NAME, SOLUTION
 
 pytestmark = pytest.mark.slow
