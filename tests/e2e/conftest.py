@@ -24,7 +24,7 @@ from hub_process import (
 @pytest.fixture(scope="module")
 def tiny_course(tiny_course_template, tmp_path_factory):
     """A private copy of the course with the tiny tests-only assignment released to the students."""
-    from conftest import tiny_course_copy  # tests/conftest.py
+    from tiny_assignment import tiny_course_copy
 
     return tiny_course_copy(tiny_course_template, tmp_path_factory.mktemp("hub") / "course")
 
