@@ -6,6 +6,7 @@ JupyterLab's. Each step saves a screenshot into ``shots``.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -82,12 +83,35 @@ def solve_and_run(page, cell_index: int, code: str) -> None:
     editor.click()
     page.keyboard.press("Control+a")
     page.keyboard.type(code)
-    page.locator(f'{MENU}:text("Run")').click()
-    page.locator('.lm-Menu-itemLabel:text-is("Run All Cells")').click()
-    time.sleep(0.5)
-    wait_kernel_idle(page)
     page.keyboard.press("Escape")
+    run_all(page)
     page.keyboard.press("Control+s")
+
+
+def run_all(page, timeout_s: float = 120.0) -> None:
+    """Run > Run All Cells, until every code cell shows an execution count.
+
+    On a loaded machine JupyterLab can lose the kernel's session and ask which kernel to use: the
+    student answers with the default (Select) and runs all cells again.
+    """
+    notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
+    prompts = notebook.locator(".jp-CodeCell .jp-InputArea-prompt")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        page.locator(f'{MENU}:text("Run")').click()
+        page.locator('.lm-Menu-itemLabel:text-is("Run All Cells")').click()
+        retry_at = time.monotonic() + 30
+        while time.monotonic() < min(deadline, retry_at):
+            accept = page.locator(".jp-Dialog .jp-mod-accept")
+            if accept.count():
+                accept.first.click()
+                break
+            texts = prompts.all_text_contents()
+            if texts and all(re.fullmatch(r"\[\d+\]:", t.strip()) for t in texts):
+                wait_kernel_idle(page)
+                return
+            time.sleep(0.3)
+    raise TimeoutError("the notebook's cells did not all run")
 
 
 def submit(page, assignment: str) -> None:
