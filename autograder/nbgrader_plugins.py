@@ -14,11 +14,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
-from pathlib import Path
-
 from traitlets import Bool, Dict, Integer, List, Unicode
 
 # absl/TensorFlow C++ log lines: "I0000 00:00:1795610472.030549    3152 cpu_feature_guard.cc:227] ..."

@@ -313,7 +313,8 @@ def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
 def _parse_autograde(raw: dict[str, Any], data: dict[str, Any], where: str) -> AutogradeSpec:
     unknown = set(raw) - {"training_cell", "model_variable"}
     if unknown:
-        raise SpecError(f"{where}: unknown keys {sorted(unknown)}; known: ['model_variable', 'training_cell']")
+        raise SpecError(f"{where}: unknown keys {sorted(unknown)}; known: ['model_variable', "
+                        "'training_cell']")
     if not raw:
         return AutogradeSpec()
     cell = _require(raw, "training_cell", str, where)

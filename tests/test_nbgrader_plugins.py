@@ -219,9 +219,7 @@ def test_configure_matches_nbgrader_defaults_otherwise():
     defaults = list(Autograde.autograde_preprocessors.default())
     c = Config()
     configure(c)
-    from autograder.nbgrader_plugins import LimitOutputBytes
-
-    from autograder.nbgrader_plugins import RestoreServedCells, ServeSavedModels
+    from autograder.nbgrader_plugins import LimitOutputBytes, RestoreServedCells, ServeSavedModels
 
     ours = [p for p in c.Autograde.autograde_preprocessors
             if p not in (StripFrameworkLogs, LimitOutputBytes, ServeSavedModels, RestoreServedCells)]
