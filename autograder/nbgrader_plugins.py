@@ -1,5 +1,8 @@
 """Our steps inside nbgrader, written as nbgrader preprocessors and configured in nbgrader_config.py.
 
+:class:`ServeSavedModels` and :class:`RestoreServedCells` make autograde load the model a student
+saved instead of training it again (see :func:`serving_source`).
+
 nbgrader gives 0 points to any test cell that writes to stderr. TensorFlow and Keras write log
 lines and Python warnings there on their own (at import, on the first ``predict``), which would
 zero a correct student's test cell. :class:`StripFrameworkLogs` removes exactly those lines after
@@ -11,10 +14,11 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, Dict, Integer, List, Unicode
 
 # absl/TensorFlow C++ log lines: "I0000 00:00:1795610472.030549    3152 cpu_feature_guard.cc:227] ..."
 _DEFAULT_PATTERNS = [
@@ -101,6 +105,75 @@ class LimitOutputBytes(NbGraderPreprocessor):
         return cell, resources
 
 
+#: where ServeSavedModels leaves the original sources for RestoreServedCells (cell index -> source)
+SERVED_KEY = "autograder_served"
+
+
+def serving_source(model_file: str, variable: str, original: str) -> str:
+    """The code autograde runs in place of a training cell: load the saved model into ``variable``.
+
+    The student already trained this model and saved it as ``model_file``; the notebook's tests
+    then run against exactly that model. When the file cannot be loaded, the cell's own code runs
+    (``original``, through IPython's transformer so magics work) and nothing is lost.
+    """
+    return (
+        "# autograder: this cell trained the model when you ran it; grading loads the model you saved.\n"
+        "import keras as _autograder_keras\n"
+        "try:\n"
+        f"    {variable} = _autograder_keras.saving.load_model({model_file!r})\n"
+        "except Exception as _autograder_error:\n"
+        f"    print(f'autograder: could not load {model_file} ({{_autograder_error}}); '\n"
+        "          'running your training code instead')\n"
+        "    del _autograder_error\n"
+        f"    exec(compile(get_ipython().transform_cell({original!r}), '<training cell>', 'exec'))\n"
+        "else:\n"
+        f"    print('autograder: loaded {model_file}, the model you saved, instead of training it again')\n"
+        "del _autograder_keras\n"
+    )
+
+
+class ServeSavedModels(NbGraderPreprocessor):
+    """Before execution: replace each configured training cell by :func:`serving_source`.
+
+    A cell is served only when the submission holds its model file; otherwise it trains as
+    written. :class:`RestoreServedCells` puts the student's code back after execution, so the
+    graded notebook and its feedback show the student's own cell (with the serving output).
+    """
+
+    cells = Dict(
+        help="grade id of a training cell -> {'file': saved model file, 'variable': its name}",
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        folder = Path((resources.get("metadata") or {}).get("path") or ".")
+        served: dict[int, str] = {}
+        for index, cell in enumerate(nb.cells):
+            target = self.cells.get(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", ""))
+            if cell.cell_type != "code" or not target or not (folder / target["file"]).is_file():
+                continue
+            served[index] = cell.source
+            cell.source = serving_source(target["file"], target["variable"], cell.source)
+        resources[SERVED_KEY] = served
+        return nb, resources
+
+
+class RestoreServedCells(NbGraderPreprocessor):
+    """After execution: the served cells get the student's source back (outputs stay)."""
+
+    def preprocess(self, nb, resources):
+        for index, source in resources.pop(SERVED_KEY, {}).items():
+            nb.cells[index].source = source
+        return nb, resources
+
+
+def serve_config(specs) -> dict[str, dict[str, str]]:
+    """``ServeSavedModels.cells`` for the models of a spec (those with an [autograde] table)."""
+    return {
+        m.autograde.training_cell: {"file": m.model_file, "variable": m.autograde.model_variable}
+        for m in specs if m.autograde.training_cell
+    }
+
+
 def hidden_data_paths() -> list:
     """Files that hold hidden test data and must be masked inside sandboxes."""
     from autograder.data import hidden_sources
@@ -123,7 +196,9 @@ def configure(c) -> None:
     # Quiet TensorFlow in every kernel nbgrader starts (kernels inherit this environment).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     c.Autograde.autograde_preprocessors = [
+        ServeSavedModels,
         Execute,
+        RestoreServedCells,
         StripFrameworkLogs,
         LimitOutputBytes,
         IgnorePattern,

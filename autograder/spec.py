@@ -65,6 +65,21 @@ class TrainSpec:
 
 
 @dataclass(frozen=True)
+class AutogradeSpec:
+    """How nbgrader autograde avoids training a submitted model a second time.
+
+    Attributes:
+        training_cell: grade id of the notebook cell that trains the model and saves ``model_file``.
+            During autograde, when the submission holds that file, the cell loads it into
+            ``model_variable`` instead of training again (and runs as written when it does not).
+        model_variable: the name later cells use for the trained model.
+    """
+
+    training_cell: str = ""
+    model_variable: str = ""
+
+
+@dataclass(frozen=True)
 class GradingSpec:
     """How one assignment's model is graded."""
 
@@ -81,6 +96,7 @@ class GradingSpec:
     train: TrainSpec = field(default_factory=TrainSpec)
     reference_seed: int | None = None
     limits: Limits = field(default_factory=Limits)
+    autograde: AutogradeSpec = field(default_factory=AutogradeSpec)
     #: the part's name when this spec is one model of a multi-model assignment
     part: str = ""
     #: a multi-model assignment's models (``[[parts]]`` in spec.toml), each a full spec
@@ -157,7 +173,8 @@ def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
 
 
 #: keys a ``[[parts]]`` table may set; the others are the assignment's, shared by every part
-PART_KEYS = {"name", "task", "dataset", "model_file", "model_grade_id", "metrics", "train", "budget"}
+PART_KEYS = {"name", "task", "dataset", "model_file", "model_grade_id", "metrics", "train", "budget",
+             "autograde"}
 
 
 def parse_spec(data: dict[str, Any], where: str = "spec") -> GradingSpec:
@@ -244,7 +261,7 @@ def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
         return _parse_tests_only(data, where)
     known = {
         "assignment", "notebook", "task", "dataset", "mode", "model_file", "model_grade_id",
-        "seed", "reference_seed", "metrics", "budget", "train", "limits", "tests_only",
+        "seed", "reference_seed", "metrics", "budget", "train", "limits", "autograde", "tests_only",
         "feedback_on_submit",
     }
     unknown = set(data) - known
@@ -308,6 +325,7 @@ def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
     seed = _require(data, "seed", int, where)
     if mode == "load" and not data.get("model_file"):
         raise SpecError(f"{where}: mode 'load' needs model_file, the file the notebook saves")
+    autograde = _parse_autograde(_table(data, "autograde", where), data, f"{where}: [autograde]")
     return GradingSpec(
         assignment=_require(data, "assignment", str, where),
         notebook=_require(data, "notebook", str, where),
@@ -322,8 +340,25 @@ def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
         budget=budget,
         train=train,
         limits=limits,
+        autograde=autograde,
         feedback_on_submit=_optional(data, "feedback_on_submit", bool, False, where),
     )
+
+
+def _parse_autograde(raw: dict[str, Any], data: dict[str, Any], where: str) -> AutogradeSpec:
+    unknown = set(raw) - {"training_cell", "model_variable"}
+    if unknown:
+        raise SpecError(f"{where}: unknown keys {sorted(unknown)}; known: ['model_variable', "
+                        "'training_cell']")
+    if not raw:
+        return AutogradeSpec()
+    cell = _require(raw, "training_cell", str, where)
+    variable = _require(raw, "model_variable", str, where)
+    if not variable.isidentifier():
+        raise SpecError(f"{where}: model_variable {variable!r} must be a Python name")
+    if not data.get("model_file"):
+        raise SpecError(f"{where}: needs model_file, the file the training cell saves")
+    return AutogradeSpec(training_cell=cell, model_variable=variable)
 
 
 def load_spec(reference_dir: Path) -> GradingSpec:

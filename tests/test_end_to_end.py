@@ -65,6 +65,26 @@ def test_raising_cell_is_reported_and_other_parts_still_graded(demo):
     assert forgot.test_points == 4
 
 
+def _training_cell_output(demo, student: str) -> tuple[str, str]:
+    from autograder.notebook import grade_id, read_notebook
+
+    nb = read_notebook(demo.course.autograded_dir("digits", student) / "digits.ipynb")
+    cell = next(c for c in nb.cells if grade_id(c) == "train_model")
+    return cell.source, "".join(o.get("text", "") for o in cell.outputs)
+
+
+def test_autograde_loads_the_saved_model_instead_of_training_again(demo):
+    """Never train twice: the training cell was served from the student's saved file, and the
+    graded notebook still shows the student's own code."""
+    source, output = _training_cell_output(demo, "correct")
+    assert "model.fit(" in source and "autograder" not in source
+    assert "loaded digits_model.keras, the model you saved" in output
+    assert "Epoch" not in output  # verbose=2 training would print one line per epoch
+    # Without a saved file the cell trains as written (its epochs are in the output).
+    source, output = _training_cell_output(demo, "forgot_to_save")
+    assert "Epoch" in output and "loaded digits_model.keras" not in output
+
+
 def test_every_result_records_how_it_was_made(demo):
     for r in demo.results["digits"]:
         assert r.device == "CPU" or r.device.startswith("GPU")

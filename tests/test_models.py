@@ -454,3 +454,23 @@ def test_perfect_model_earns_full_points_and_no_reason(
     for part in score_measurement(spec, refm, measurement):
         assert part.points == part.max_points
         assert part.reason == ""
+
+
+def test_run_batches_gives_what_predict_gives_across_batches():
+    import keras
+
+    from autograder.models import run_batches
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=(4,))
+    hidden = keras.layers.Dense(3, activation="relu")(inputs)
+    model = keras.Model(inputs, {"a": keras.layers.Dense(2)(hidden), "b": keras.layers.Dense(1)(hidden)})
+    x = np.random.default_rng(0).normal(size=(70, 4)).astype("float32")
+    got = run_batches(model, x, batch_size=32)  # three batches, the last one short
+    want = model.predict(x, batch_size=32, verbose=0)
+    assert set(got) == {"a", "b"} and got["a"].shape == (70, 2) and got["b"].shape == (70, 1)
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-5, atol=1e-6)
+    single = keras.Model(inputs, hidden)
+    np.testing.assert_allclose(run_batches(single, x, 32), single.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert run_batches(single, x[:0]).shape == (0, 3)

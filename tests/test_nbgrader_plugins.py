@@ -13,6 +13,8 @@ from traitlets.config import Config
 
 from autograder.nbgrader_plugins import StripFrameworkLogs, configure
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 TF_CPP_INFO = (
     "I0000 00:00:1795610472.030549    3152 cpu_feature_guard.cc:227] This TensorFlow binary is "
     "optimized to use available CPU instructions in performance-critical operations.\n"
@@ -198,7 +200,8 @@ def test_configure_inserts_preprocessor(monkeypatch):
     configure(c)
     pre = list(c.Autograde.autograde_preprocessors)
     i = pre.index(Execute)
-    assert pre[i + 1] is StripFrameworkLogs
+    assert pre[i + 1].__name__ == "RestoreServedCells" and pre[i + 2] is StripFrameworkLogs
+    assert pre[i - 1].__name__ == "ServeSavedModels"
     assert pre.index(StripFrameworkLogs) < pre.index(SaveAutoGrades)
     # Kernels start quietly and sandboxed.
     assert "--IPKernelApp.log_level=CRITICAL" in c.Execute.extra_arguments
@@ -216,10 +219,10 @@ def test_configure_matches_nbgrader_defaults_otherwise():
     defaults = list(Autograde.autograde_preprocessors.default())
     c = Config()
     configure(c)
-    from autograder.nbgrader_plugins import LimitOutputBytes
+    from autograder.nbgrader_plugins import LimitOutputBytes, RestoreServedCells, ServeSavedModels
 
     ours = [p for p in c.Autograde.autograde_preprocessors
-            if p not in (StripFrameworkLogs, LimitOutputBytes)]
+            if p not in (StripFrameworkLogs, LimitOutputBytes, ServeSavedModels, RestoreServedCells)]
     assert ours == defaults
 
 
@@ -240,3 +243,98 @@ def test_limit_output_bytes_fails_a_cell_with_huge_output():
     small = new_code_cell("print(1)")
     small.outputs = [new_output("stream", name="stdout", text="1\n")]
     assert pre.preprocess_cell(small, {}, 0)[0].outputs == small.outputs
+
+
+# --- never train twice: ServeSavedModels / RestoreServedCells --------------------------------
+
+TRAINING = "model = build()\nmodel.fit(x, y)\nmodel.save('m.keras')"
+
+
+def served_notebook():
+    cells = [new_code_cell("x = 1"), new_code_cell(TRAINING), new_code_cell("assert model")]
+    cells[1].metadata["nbgrader"] = {"grade_id": "train_model", "solution": True, "grade": False}
+    cells[2].metadata["nbgrader"] = {"grade_id": "test_model", "solution": False, "grade": True}
+    return new_notebook(cells=cells)
+
+
+def serve(folder, nb):
+    from autograder.nbgrader_plugins import ServeSavedModels
+
+    pre = ServeSavedModels(cells={"train_model": {"file": "m.keras", "variable": "model"}})
+    return pre.preprocess(nb, {"metadata": {"path": str(folder)}})
+
+
+def test_a_training_cell_is_served_when_its_model_file_was_submitted(tmp_path):
+    from autograder.nbgrader_plugins import RestoreServedCells, serving_source
+
+    (tmp_path / "m.keras").write_bytes(b"saved")
+    nb, resources = serve(tmp_path, served_notebook())
+    assert nb.cells[1].source == serving_source("m.keras", "model", TRAINING)
+    assert nb.cells[0].source == "x = 1" and nb.cells[2].source == "assert model"
+    nb.cells[1].outputs = [new_output("stream", name="stdout", text="autograder: loaded\n")]
+    nb, resources = RestoreServedCells().preprocess(nb, resources)
+    assert nb.cells[1].source == TRAINING  # the student's code is back, with the serving output
+    assert nb.cells[1].outputs[0]["text"] == "autograder: loaded\n"
+
+
+def test_a_training_cell_runs_as_written_without_its_model_file(tmp_path):
+    nb, resources = serve(tmp_path, served_notebook())
+    assert nb.cells[1].source == TRAINING and resources["autograder_served"] == {}
+
+
+def test_unconfigured_serving_changes_nothing(tmp_path):
+    from autograder.nbgrader_plugins import ServeSavedModels
+
+    (tmp_path / "m.keras").write_bytes(b"saved")
+    nb, _ = ServeSavedModels().preprocess(served_notebook(), {"metadata": {"path": str(tmp_path)}})
+    assert nb.cells[1].source == TRAINING
+
+
+@pytest.fixture
+def shell(tmp_path, monkeypatch):
+    """A real IPython shell running in tmp_path (what the kernel runs served cells with)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    monkeypatch.chdir(tmp_path)
+    sh = InteractiveShell.instance()
+    yield sh
+    InteractiveShell.clear_instance()
+
+
+def test_served_code_loads_the_saved_model(shell, tmp_path, capsys):
+    import keras
+    import numpy as np
+
+    from autograder.nbgrader_plugins import serving_source
+
+    saved = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+    saved.save(tmp_path / "m.keras")
+    result = shell.run_cell(serving_source("m.keras", "model", "raise RuntimeError('trained again')"))
+    assert result.success, result.error_in_exec
+    loaded = shell.user_ns["model"]
+    x = np.ones((1, 3), dtype="float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), saved.predict(x, verbose=0))
+    assert "loaded m.keras, the model you saved" in capsys.readouterr().out
+    assert "_autograder_keras" not in shell.user_ns
+
+
+def test_an_unloadable_model_file_runs_the_students_own_cell(shell, tmp_path, capsys):
+    from autograder.nbgrader_plugins import serving_source
+
+    (tmp_path / "m.keras").write_bytes(b"not a keras file")
+    original = "model = 'trained in the cell'\n%time steps = 3"  # magics work too
+    result = shell.run_cell(serving_source("m.keras", "model", original))
+    assert result.success, result.error_in_exec
+    assert shell.user_ns["model"] == "trained in the cell" and shell.user_ns["steps"] == 3
+    assert "could not load m.keras" in capsys.readouterr().out
+
+
+def test_serve_config_lists_every_part_with_a_training_cell():
+    from autograder.course import Course
+    from autograder.nbgrader_plugins import serve_config
+
+    spec = Course.at(REPO).spec("restoration")
+    cells = serve_config(spec.models())
+    assert cells["train_upres"] == {"file": "upres.keras", "variable": "upres"}
+    assert len(cells) == 4
+    assert serve_config(Course.at(REPO).spec("data_pipeline").models()) == {}

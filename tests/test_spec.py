@@ -422,3 +422,40 @@ def test_committed_restoration_spec_has_four_parts_with_references():
         for metric in model.metrics:  # every reference beats its part's baseline
             better = refm.reference[metric.name] > refm.baseline_value(metric)
             assert better == (metric.name == "peak_signal_noise_ratio"), (model.part, metric.name)
+
+
+# --- [autograde]: the training cell autograde serves from the saved model ---------------------
+
+
+def test_autograde_table_names_the_training_cell_and_variable():
+    spec = parse_spec(valid(autograde={"training_cell": "train_model", "model_variable": "model"}))
+    assert spec.autograde.training_cell == "train_model" and spec.autograde.model_variable == "model"
+    assert parse_spec(valid()).autograde.training_cell == ""  # optional: autograde runs every cell
+
+
+@pytest.mark.parametrize(
+    ("autograde", "expected"),
+    [
+        ({"training_cell": "train_model"}, "missing required key 'model_variable'"),
+        ({"training_cell": "t", "model_variable": "my model"}, "must be a Python name"),
+        ({"training_cell": "t", "model_variable": "m", "file": "x"}, "unknown keys ['file']"),
+        ({"training_cell": 3, "model_variable": "m"}, "'training_cell' must be str"),
+    ],
+)
+def test_bad_autograde_tables_raise_spec_error(autograde, expected):
+    assert expected in spec_error(valid(autograde=autograde))
+
+
+def test_autograde_needs_the_model_file_it_serves():
+    data = valid(mode="train", model_file=None,
+                 autograde={"training_cell": "train_model", "model_variable": "model"})
+    assert "needs model_file" in spec_error(data)
+
+
+def test_each_part_has_its_own_autograde_table():
+    data = with_parts("first", "second")
+    data["parts"][1]["autograde"] = {"training_cell": "train_second", "model_variable": "second"}
+    first, second = parse_spec(data).models()
+    assert first.autograde.training_cell == "" and second.autograde.training_cell == "train_second"
+    data["autograde"] = {"training_cell": "train", "model_variable": "m"}
+    assert "belong in each [[parts]] table" in spec_error(data)

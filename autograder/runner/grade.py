@@ -197,9 +197,13 @@ def unsafe_files(folder: Path) -> str:
 
 
 def kernel_overrides(spec: GradingSpec) -> dict[str, object]:
-    """nbgrader settings that apply the spec's sandbox limits to every notebook kernel."""
+    """nbgrader settings of this assignment: the spec's sandbox limits for every notebook kernel,
+    and the training cells autograde serves from saved models instead of training again."""
+    from ..nbgrader_plugins import serve_config
+
     lim = spec.limits
     return {
+        "ServeSavedModels.cells": serve_config(spec.models()),
         "SandboxedKernelManager.wall_s": lim.wall_s,
         "SandboxedKernelManager.cpu_s": lim.cpu_s,
         "SandboxedKernelManager.memory_mb": lim.memory_mb,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelShapeError, NonFiniteOutputError
+from ..models import run_batches
 
 BATCH_SIZE = 256
 
@@ -53,7 +54,7 @@ def run_submodel(submodel, x: np.ndarray, name: str) -> list[np.ndarray]:
         ModelShapeError: the sub-model cannot run on ``x`` or returns other than one row per input.
     """
     try:
-        out = submodel.predict(x, batch_size=BATCH_SIZE, verbose=0)
+        out = run_batches(submodel, x, BATCH_SIZE)
     except Exception as exc:  # Keras raises many types; each means "cannot run on these inputs"
         expects = getattr(submodel, "input_shape", None)
         hint = f" (it expects inputs of shape {expects})" if expects else ""
