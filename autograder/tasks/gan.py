@@ -96,6 +96,9 @@ def _load_judge(path: str):
     from ..errors import SubmissionError
     from ..models import load_model_safely
 
+    if not Path(path).is_file():
+        raise AutograderError(f"the GAN's judge {path} is missing: the course needs the reference of the "
+                              f"`{JUDGE[0]}` assignment (run `autograder train-reference {JUDGE[0]}`)")
     try:
         return load_model_safely(Path(path), max_mb=50, label="judge classifier")
     except SubmissionError as exc:
@@ -123,6 +126,8 @@ def history_notes(history: LossHistory) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class GANTask:
     name: str = "gan"
+    #: other assignments' reference folders the task reads (the judge's), copied into demo courses
+    uses_references: tuple[str, ...] = (JUDGE[0],)
     #: how the reference (and train mode) trains it: the notebook's fit_gan() (autograder/runner/train.py)
     train_job: str = "fit"
     #: the course's reference_models folder, where the judge lives (set by :func:`with_references`)
