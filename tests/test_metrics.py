@@ -12,16 +12,16 @@ from autograder.metrics import (
     MetricInfo,
     MetricInputError,
     accuracy_score,
+    gan_dynamics_checks,
+    gan_dynamics_score,
     gaussian_kl_divergence,
     get_metric,
+    inception_score,
     kl_in_range_score,
     mean_squared_error,
     peak_signal_noise_ratio,
     top_k_accuracy_score,
     valid_sample_score,
-    gan_dynamics_checks,
-    gan_dynamics_score,
-    inception_score,
 )
 
 SEEDS = list(range(25))
