@@ -39,12 +39,16 @@ def measure_model_file(path: Path, spec: GradingSpec, task: Task, test: Split) -
     """Load ``path`` safely, run it on ``test`` and measure every metric of ``spec``."""
     try:
         model = load_model_safely(path, max_mb=spec.budget.max_model_mb)
+        run_saved_model = getattr(task, "run_saved_model", None)
         run_model = getattr(task, "run_model", None)
-        if run_model is not None:
+        if run_saved_model is not None:
+            outputs = run_saved_model(model, Path(path), test)
+        elif run_model is not None:
             outputs = run_model(model, test)
         else:
             outputs = predict(model, test.x, expected_shape=task.expected_output_shape(test))
-        return Measurement(values=measure_outputs(task, spec, outputs, test))
+        return Measurement(values=measure_outputs(task, spec, outputs, test),
+                           notes=tuple(getattr(outputs, "notes", ())))
     except SubmissionError as exc:
         return Measurement(values={}, error=exc)
 

@@ -26,8 +26,11 @@ __all__ = [
     "MetricInfo",
     "MetricInputError",
     "accuracy_score",
+    "gan_dynamics_checks",
+    "gan_dynamics_score",
     "gaussian_kl_divergence",
     "get_metric",
+    "inception_score",
     "kl_in_range_score",
     "mean_squared_error",
     "peak_signal_noise_ratio",
@@ -380,6 +383,76 @@ def valid_sample_score(
     return float(np.mean(in_range & (spread > min_spread)))
 
 
+def inception_score(probabilities: Any) -> float:
+    """Inception score of generated samples from a classifier's class probabilities.
+
+    ``IS = exp(mean_i KL(p(y | x_i) || p(y)))`` with ``p(y)`` the mean of the rows (Salimans et al.,
+    2016). It is high when each sample is classified confidently *and* the samples cover the
+    classes: from 1 (every sample gets the same distribution, e.g. one class for all, or noise that
+    the classifier always calls the same digits) to ``n_classes`` (confident and evenly spread).
+
+    Args:
+        probabilities: Class probabilities of shape ``(n_samples, n_classes)``: non-negative
+            rows that sum to 1.
+
+    Returns:
+        The score in ``[1, n_classes]`` as a Python float.
+
+    Raises:
+        MetricInputError: If the input is not a finite 2-D array of probability rows.
+    """
+    p = _as_scores(probabilities, "probabilities").astype(np.float64)
+    if np.any(p < 0) or not np.allclose(p.sum(axis=1), 1.0, atol=1e-3):
+        raise MetricInputError("probabilities must be non-negative rows that sum to 1 (a softmax output)")
+    marginal = p.mean(axis=0, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * (np.log(p) - np.log(marginal)), 0.0)
+    return float(np.clip(np.exp(terms.sum(axis=1).mean()), 1.0, p.shape[1]))
+
+
+def gan_dynamics_checks(
+    d_loss: Any, g_loss: Any, *, collapse_below: float = 0.05, blowup_above: float = 20.0,
+    min_change: float = 1e-4,
+) -> dict[str, bool]:
+    """Checks of a GAN's training dynamics from its per-epoch discriminator and generator losses.
+
+    * ``finite``: no loss is NaN or infinite;
+    * ``discriminator_not_collapsed``: at the last epoch the discriminator has not won outright
+      (its loss is at least ``collapse_below``, while the generator's is at most ``blowup_above``):
+      a discriminator that separates real from fake perfectly gives the generator no gradient;
+    * ``losses_move``: both losses change during training by more than ``min_change`` (a frozen
+      network, e.g. weights never updated, keeps its loss constant).
+
+    Args:
+        d_loss: Discriminator loss per epoch (mean of its losses on real and on fake images).
+        g_loss: Generator loss per epoch, the same length.
+
+    Returns:
+        The outcome of each check, by name.
+
+    Raises:
+        MetricInputError: If the series are not 1-D, of the same length, with at least 2 values.
+    """
+    d = np.asarray(d_loss, dtype=np.float64)
+    g = np.asarray(g_loss, dtype=np.float64)
+    if d.ndim != 1 or d.shape != g.shape or d.size < 2:
+        raise MetricInputError(
+            f"d_loss and g_loss must be 1-D of the same length >= 2, got shapes {d.shape} and {g.shape}"
+        )
+    finite = bool(np.all(np.isfinite(d)) and np.all(np.isfinite(g)))
+    return {
+        "finite": finite,
+        "discriminator_not_collapsed": finite and bool(d[-1] >= collapse_below and g[-1] <= blowup_above),
+        "losses_move": finite and bool(np.ptp(d) > min_change and np.ptp(g) > min_change),
+    }
+
+
+def gan_dynamics_score(d_loss: Any, g_loss: Any) -> float:
+    """Fraction of :func:`gan_dynamics_checks` passed, in ``[0, 1]``."""
+    checks = gan_dynamics_checks(d_loss, g_loss)
+    return float(np.mean(list(checks.values())))
+
+
 # ---------------------------------------------------------------------------
 # Registry
 # ---------------------------------------------------------------------------
@@ -436,6 +509,9 @@ METRICS: dict[str, MetricInfo] = {
         # Validity checks of generative models (fractions of valid items): higher is better.
         _register("kl_in_range_score", kl_in_range_score),
         _register("valid_sample_score", valid_sample_score),
+        # GANs: the samples as a classifier sees them, and the training dynamics (autograder/tasks/gan.py).
+        _register("inception_score", inception_score),
+        _register("gan_dynamics_score", gan_dynamics_score),
         # Input pipelines (autograder/pipeline_checks.py measures them in the sandbox, so these
         # are never computed from model outputs): the fraction of checks passed, and items per
         # second over a naive loop's. Both higher is better.

@@ -20,6 +20,7 @@ from .course import Course
 from .data import fingerprint, load_dataset, write_student_files
 from .errors import AutograderError, SubmissionError
 from .evaluate import measure_model_file
+from .histories import history_path
 from .notebook import cell_sources
 from .spec import METRICS_FILE, REFERENCE_MODEL_FILE, GradingSpec, ReferenceMetrics
 from .tasks import get_task
@@ -47,7 +48,7 @@ def train_model_reference(course: Course, spec: GradingSpec) -> ReferenceMetrics
     ref_dir.mkdir(parents=True, exist_ok=True)
     notebook = course.source_dir(assignment) / f"{spec.notebook}.ipynb"
     written = write_student_files(spec.dataset, course.source_dir(assignment) / "data")
-    task = get_task(spec.task)
+    task = get_task(spec.task, course.reference_dir(assignment).parent)
     train = load_dataset(spec.dataset, "train")
     test = load_dataset(spec.dataset, "test")
     if hasattr(task, "measure_notebook"):
@@ -56,12 +57,15 @@ def train_model_reference(course: Course, spec: GradingSpec) -> ReferenceMetrics
     with tempfile.TemporaryDirectory() as scratch:
         try:
             trained = train_model_from_notebook(
-                notebook, spec, Path(scratch), seed=spec.reference_seed
+                notebook, spec, Path(scratch), seed=spec.reference_seed,
+                kind=getattr(task, "train_job", "train"),
             )
         except SubmissionError as exc:
             part = f" ({spec.part})" if spec.part else ""
             raise AutograderError(f"the reference solution{part} failed to train: {exc.reason}") from exc
         shutil.copyfile(trained, ref_dir / REFERENCE_MODEL_FILE)
+        if history_path(trained).is_file():  # a loss history saved beside the model (e.g. a GAN's)
+            shutil.copyfile(history_path(trained), history_path(ref_dir / REFERENCE_MODEL_FILE))
     measured = measure_model_file(ref_dir / REFERENCE_MODEL_FILE, spec, task, test)
     if measured.error is not None:
         raise AutograderError(f"the reference model cannot be evaluated: {measured.error.reason}")

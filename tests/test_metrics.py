@@ -12,8 +12,11 @@ from autograder.metrics import (
     MetricInfo,
     MetricInputError,
     accuracy_score,
+    gan_dynamics_checks,
+    gan_dynamics_score,
     gaussian_kl_divergence,
     get_metric,
+    inception_score,
     kl_in_range_score,
     mean_squared_error,
     peak_signal_noise_ratio,
@@ -285,6 +288,7 @@ def test_registry_keys_and_directions() -> None:
     assert set(METRICS) == {
         "accuracy", "top_2_accuracy", "mean_squared_error", "peak_signal_noise_ratio",
         "kl_in_range_score", "valid_sample_score", "pipeline_correctness", "throughput_log2_ratio",
+        "inception_score", "gan_dynamics_score",
     }
     assert METRICS["accuracy"].higher_is_better is True
     assert METRICS["throughput_log2_ratio"].higher_is_better is True
@@ -490,3 +494,65 @@ def test_new_metrics_are_registered_with_their_directions() -> None:
     assert get_metric("peak_signal_noise_ratio").higher_is_better is True
     assert get_metric("kl_in_range_score").higher_is_better is True
     assert get_metric("valid_sample_score").higher_is_better is True
+
+
+# ---------------------------------------------------------------------------
+# GAN metrics
+# ---------------------------------------------------------------------------
+
+
+def test_inception_score_confident_and_even_is_n_classes() -> None:
+    assert inception_score(np.eye(10)) == pytest.approx(10.0)
+    assert inception_score(np.tile(np.eye(4), (3, 1))) == pytest.approx(4.0)
+
+
+def test_inception_score_of_one_class_or_uniform_rows_is_one() -> None:
+    one_class = np.zeros((5, 10))
+    one_class[:, 3] = 1.0
+    assert inception_score(one_class) == pytest.approx(1.0)
+    assert inception_score(np.full((5, 10), 0.1)) == pytest.approx(1.0)
+
+
+def test_inception_score_matches_its_formula() -> None:
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(10) * 0.3, size=50)
+    marginal = p.mean(axis=0)
+    expected = np.exp(np.mean(np.sum(p * (np.log(p) - np.log(marginal)), axis=1)))
+    assert inception_score(p) == pytest.approx(expected, rel=1e-9)
+    assert inception_score(p[::-1]) == pytest.approx(expected, rel=1e-9)  # order does not matter
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.ones(10) / 10, "2-D"),
+    (np.array([[0.5, 0.6]]), "sum to 1"),
+    (np.array([[1.5, -0.5]]), "non-negative"),
+    (np.array([[np.nan, 1.0]]), "NaN"),
+])
+def test_inception_score_refuses_what_is_not_probabilities(bad, match) -> None:
+    with pytest.raises(MetricInputError, match=match):
+        inception_score(bad)
+
+
+def test_gan_dynamics_of_a_healthy_run_pass_every_check() -> None:
+    checks = gan_dynamics_checks([0.2, 0.35, 0.5], [6.1, 2.2, 1.2])
+    assert checks == {"finite": True, "discriminator_not_collapsed": True, "losses_move": True}
+    assert gan_dynamics_score([0.2, 0.35, 0.5], [6.1, 2.2, 1.2]) == 1.0
+
+
+def test_gan_dynamics_catch_each_failure() -> None:
+    nan = gan_dynamics_checks([0.2, float("nan")], [1.0, 2.0])
+    assert nan == {"finite": False, "discriminator_not_collapsed": False, "losses_move": False}
+    won = gan_dynamics_checks([0.2, 0.01], [3.0, 9.0])
+    assert won["discriminator_not_collapsed"] is False and won["losses_move"] is True
+    exploded = gan_dynamics_checks([0.2, 0.3], [3.0, 40.0])
+    assert exploded["discriminator_not_collapsed"] is False
+    frozen = gan_dynamics_checks([0.69, 0.69, 0.69], [0.7, 0.8, 0.9])
+    assert frozen["losses_move"] is False
+    assert gan_dynamics_score([0.69, 0.69, 0.69], [0.7, 0.8, 0.9]) == pytest.approx(2 / 3)
+
+
+def test_gan_dynamics_refuse_mismatched_or_short_series() -> None:
+    with pytest.raises(MetricInputError, match="same length"):
+        gan_dynamics_checks([0.1, 0.2], [0.1, 0.2, 0.3])
+    with pytest.raises(MetricInputError, match=">= 2"):
+        gan_dynamics_checks([0.1], [0.2])

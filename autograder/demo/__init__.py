@@ -18,6 +18,7 @@ from pathlib import Path
 from ..course import Course
 from ..errors import AutograderError
 from ..results import SubmissionResult
+from ..tasks import get_task
 from .students import SimulatedStudent, demo_assignments, students_of
 
 MARKER = ".autograder-demo"
@@ -75,7 +76,12 @@ def prepare_course(course_dir: Path, assignments: list[str], repo: Path | None =
     for a in assignments:
         shutil.copytree(repo / "source" / a, course_dir / "source" / a)
         shutil.copytree(repo / "reference_models" / a, course_dir / "reference_models" / a)
-    return Course.at(course_dir)
+    course = Course.at(course_dir)
+    for a in assignments:  # references a task reads besides its own (e.g. the GAN's judge classifier)
+        for other in getattr(get_task(course.spec(a).task), "uses_references", ()):
+            if not course.reference_dir(other).exists():
+                shutil.copytree(repo / "reference_models" / other, course.reference_dir(other))
+    return course
 
 
 def simulate_students(

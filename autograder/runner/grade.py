@@ -217,7 +217,7 @@ def kernel_overrides(spec: GradingSpec) -> dict[str, object]:
 def measure_submission(ctx: GradingContext, student: str, model: ModelContext) -> Measurement:
     """Measure one of the submission's models: its saved file (load) or a retrained one (train)."""
     spec, course = model.spec, ctx.course
-    task = get_task(spec.task)
+    task = get_task(spec.task, course.reference_dir(spec.assignment).parent)
     if hasattr(task, "measure_notebook"):  # the task grades notebook code itself, in the sandbox
         scratch = course.scratch_dir(spec.assignment, student)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -233,7 +233,8 @@ def measure_submission(ctx: GradingContext, student: str, model: ModelContext) -
     scratch = course.scratch_dir(spec.assignment, student)
     shutil.rmtree(scratch, ignore_errors=True)
     try:
-        trained = train_model_from_notebook(_graded_notebook(ctx, student, spec), spec, scratch)
+        trained = train_model_from_notebook(_graded_notebook(ctx, student, spec), spec, scratch,
+                                            kind=getattr(task, "train_job", "train"))
         measured = measure_model_file(trained, spec, task, model.test)
         if measured.error is not None:  # name the model as the student knows it
             reason = measured.error.reason.replace(f"'{trained.name}'", "the model your code built")

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ResourceLimitError, StudentCodeError, TimeLimitError
+from ..histories import history_path
 from ..notebook import cell_sources
 from ..spec import GradingSpec
 from .sandbox import Sandbox, run_sandboxed
@@ -24,9 +25,14 @@ def grader_only_paths() -> tuple[Path, ...]:
 
 
 def train_model_from_notebook(
-    notebook: Path, spec: GradingSpec, workdir: Path, *, seed: int | None = None
+    notebook: Path, spec: GradingSpec, workdir: Path, *, seed: int | None = None, kind: str = "train"
 ) -> Path:
     """Run the notebook's model cells (``spec.train.cells``) in a child process and train.
+
+    ``kind`` ``train`` fits the compiled model the builder returns; ``fit`` calls the builder as a
+    training function, ``builder(images, epochs, batch_size) -> (model, history)``, for models that
+    train in their own loop (a GAN), and keeps the loss history beside the model
+    (:func:`autograder.histories.history_path`).
 
     Returns the path of the trained ``.keras`` model, saved by the child. The caller evaluates it
     in its own process with safe loading, so no student code runs there.
@@ -40,7 +46,7 @@ def train_model_from_notebook(
     from ..data import load_dataset
 
     train = load_dataset(spec.dataset, "train")
-    job = run_notebook_job(notebook, spec, workdir, train.x, train.y, kind="train", seed=seed)
+    job = run_notebook_job(notebook, spec, workdir, train.x, train.y, kind=kind, seed=seed)
     return Path(job["out"])
 
 
@@ -67,6 +73,7 @@ def run_notebook_job(notebook: Path, spec: GradingSpec, workdir: Path, x, y, *, 
         "epochs": spec.budget.epochs,
         "batch_size": spec.budget.batch_size,
         "out": str(workdir / "trained.keras"),
+        "history": str(history_path(workdir / "trained.keras")),
         "status": str(workdir / "status.json"),
         "train_file": str(train_file),
         "token": token,
@@ -79,7 +86,7 @@ def run_notebook_job(notebook: Path, spec: GradingSpec, workdir: Path, x, y, *, 
     outcome = run_sandboxed(
         [sys.executable, "-m", "autograder.runner.train_worker", str(job_path)], box
     )
-    what = "training your model" if kind == "train" else "running your code"
+    what = "training your model" if kind in ("train", "fit") else "running your code"
     if outcome.violation:
         if outcome.violation.startswith("time limit"):
             raise TimeLimitError(f"{what} took longer than the limit of {limits.wall_s:g} s")

@@ -53,6 +53,8 @@ def run_job(job: dict) -> int:
                      f"the notebook does not define a function {job['builder']}()")
     if job.get("kind") == "pipeline":
         return _measure_pipeline(job, builder, x_train, y_train)
+    if job.get("kind") == "fit":
+        return _fit_function(job, builder, x_train, keras)
     try:
         model = builder()
     except BaseException as exc:  # noqa: BLE001
@@ -70,6 +72,28 @@ def run_job(job: dict) -> int:
         return _fail(job, "fit", job["builder"], _describe(exc, "<cell"))
     model.save(job["out"])
     _write_status(job, ok=True, n_train=int(len(x_train)), numpy=np.__version__)
+    return 0
+
+
+def _fit_function(job: dict, fit, x_train, keras) -> int:
+    """Fit jobs: the builder trains in its own loop, ``fit(images, epochs, batch_size)``, and
+    returns ``(model, history)``; the model is saved, and the history beside it as JSON."""
+    name = job["builder"]
+    try:
+        result = fit(x_train, int(job["epochs"]), int(job["batch_size"]))
+    except BaseException as exc:  # noqa: BLE001
+        return _fail(job, "fit", name, _describe(exc, "<cell"))
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], keras.Model)):
+        return _fail(job, "builder", name, f"{name}() should return (model, history), a Keras model and "
+                     f"a dict of loss lists; got {type(result).__name__}")
+    model, history = result
+    try:
+        text = json.dumps(history)
+    except (TypeError, ValueError) as exc:
+        return _fail(job, "builder", name, f"the history {name}() returned is not JSON data: {exc}")
+    model.save(job["out"])
+    Path(job["history"]).write_text(text)
+    _write_status(job, ok=True, n_train=int(len(x_train)))
     return 0
 
 

@@ -30,6 +30,9 @@ class Task(Protocol):
     def baseline_outputs(self, kind: str, train: Split, test: Split) -> np.ndarray:
         """Outputs of the trivial baseline ``kind`` (0 points), built from the training split."""
 
+    # Optional: ``run_saved_model(model, path, test) -> outputs`` is the same, for tasks that also
+    # read files saved beside the model (e.g. a GAN's loss history); ``with_references(folder)``
+    # returns the task bound to the course's reference_models folder (e.g. a GAN's judge classifier).
     # Optional: ``run_model(model, test) -> outputs`` replaces the default single ``predict`` call
     # (e.g. an autoencoder task calls the encoder and the decoder separately). It must raise
     # autograder.errors.SubmissionError subclasses for problems of the student's model; see
@@ -41,9 +44,13 @@ def known_tasks() -> list[str]:
     return sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
 
 
-def get_task(name: str) -> Task:
-    """The task of module ``autograder/tasks/<name>.py`` (its module-level ``TASK``)."""
+def get_task(name: str, references: Path | None = None) -> Task:
+    """The task of module ``autograder/tasks/<name>.py`` (its module-level ``TASK``), bound to the
+    course's ``reference_models`` folder ``references`` when the task uses other references."""
     if name not in known_tasks():
         raise SpecError(f"unknown task {name!r}; known tasks: {known_tasks()}")
     module = importlib.import_module(f"{__name__}.{name}")
-    return module.TASK
+    task = module.TASK
+    if references is not None and hasattr(task, "with_references"):
+        task = task.with_references(references)
+    return task
