@@ -40,16 +40,6 @@ BIN = Path(sys.executable).parent
 MIB = 1024 * 1024
 
 
-def cpu_seconds(who: int) -> float:
-    """User + system CPU seconds of this process (RUSAGE_SELF) or of its reaped descendants
-    (RUSAGE_CHILDREN: subprocesses, their kernels and sandboxes). Unlike wall time, barely moved by
-    other work on the machine."""
-    import resource
-
-    usage = resource.getrusage(who)
-    return usage.ru_utime + usage.ru_stime
-
-
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -112,13 +102,10 @@ def saved_model_points(ctx, student: str) -> float:
     return points
 
 
-def run_stock(course, assignment: str) -> tuple[float, dict[str, float], dict[str, float], float]:
-    """Seconds, total per student, model points per student, CPU seconds."""
-    import resource
-
+def run_stock(course, assignment: str) -> tuple[float, dict[str, float], dict[str, float]]:
+    """Seconds, total per student, model points per student."""
     from autograder.gradebook import notebook_grade_cells, read_grades
 
-    cpu0 = cpu_seconds(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run([str(BIN / "nbgrader"), "autograde", assignment, "--force"],
                           cwd=course.root, env=_env(), capture_output=True, text=True)
@@ -129,7 +116,6 @@ def run_stock(course, assignment: str) -> tuple[float, dict[str, float], dict[st
     if scoring.returncode != 0:
         raise SystemExit(f"stock scoring failed:\n{scoring.stderr[-3000:]}")
     seconds = time.perf_counter() - start
-    cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - cpu0
     model = json.loads(scoring.stdout.strip().splitlines()[-1])
     spec = course.spec(assignment)
     tests = {name for name, _ in notebook_grade_cells(course.db_url, assignment, spec.notebook)}
@@ -137,7 +123,7 @@ def run_stock(course, assignment: str) -> tuple[float, dict[str, float], dict[st
     for g in read_grades(course.db_url, assignment):
         if g.student in totals and g.cell in tests:
             totals[g.student] += g.score
-    return seconds, {s: totals[s] + model[s] for s in model}, model, cpu
+    return seconds, {s: totals[s] + model[s] for s in model}, model
 
 
 # --- 2. ours ----------------------------------------------------------------------------------------
@@ -191,12 +177,9 @@ class MemorySampler(threading.Thread):
 
 
 def run_ours(course, assignment: str) -> tuple[float, dict[str, float], dict[str, float], dict]:
-    """Seconds, total per student, model points per student, memory summary (and CPU seconds)."""
-    import resource
-
+    """Seconds, total per student, model points per student, memory summary."""
     from autograder.results import read_result
 
-    cpu0 = cpu_seconds(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(
         [str(BIN / "autograder"), "grade", assignment, "--course-dir", str(course.root), "--force"],
@@ -206,7 +189,6 @@ def run_ours(course, assignment: str) -> tuple[float, dict[str, float], dict[str
     sampler.start()
     out, err = proc.communicate()
     seconds = time.perf_counter() - start
-    cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - cpu0
     sampler.stop.set()
     sampler.join()
     (course.root / "grade.log").write_text(err)  # progress lines with their timing, for profiling
@@ -220,16 +202,13 @@ def run_ours(course, assignment: str) -> tuple[float, dict[str, float], dict[str
         r = read_result(course.result_path(assignment, student))
         totals[student] = r.total
         model[student] = sum(p.points for p in r.parts if p.kind == "model")
-    return seconds, totals, model, {**sampler.summary(), "cpu_s": cpu}
+    return seconds, totals, model, sampler.summary()
 
 
 # --- 3. the limit -----------------------------------------------------------------------------------
 
-def run_limit(course, assignment: str) -> tuple[float, dict[str, float], float, float]:
-    """Seconds, model points per student, load-mode scorings per second, CPU seconds; one warm
-    process."""
-    import resource
-
+def run_limit(course, assignment: str) -> tuple[float, dict[str, float], float]:
+    """Seconds, model points per student, load-mode scorings per second; one warm process."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -244,7 +223,6 @@ def run_limit(course, assignment: str) -> tuple[float, dict[str, float], float, 
     shell = InteractiveShell.instance()
     model, scoring_s = {}, 0.0
     here = Path.cwd()
-    cpu0 = cpu_seconds(resource.RUSAGE_SELF)
     start = time.perf_counter()
     for student in course.submitted_students(assignment):
         source = course.autograded_dir(assignment, student)
@@ -264,9 +242,8 @@ def run_limit(course, assignment: str) -> tuple[float, dict[str, float], float, 
         model[student] = saved_model_points(ctx, student)
         scoring_s += time.perf_counter() - t0
     seconds = time.perf_counter() - start
-    cpu = cpu_seconds(resource.RUSAGE_SELF) - cpu0
     n = len(model)
-    return seconds, model, (n / scoring_s if scoring_s else float("inf")), cpu
+    return seconds, model, (n / scoring_s if scoring_s else float("inf"))
 
 
 # --- the three, compared ----------------------------------------------------------------------------
@@ -286,7 +263,7 @@ def bench(workdir: Path, assignment: str, n: int, reuse: bool = False) -> dict:
     course = (reuse and existing_class(workdir, assignment, n)) or build_class(workdir, assignment, n)
     log(f"{assignment}: 1. stock (nbgrader autograde, then scoring)")
     load = [os.getloadavg()[0]]
-    stock_s, stock_total, stock_model, stock_cpu = run_stock(course, assignment)
+    stock_s, stock_total, stock_model = run_stock(course, assignment)
     log(f"{assignment}:    {stock_s:.1f} s")
     log(f"{assignment}: 2. ours (autograder grade)")
     load.append(os.getloadavg()[0])
@@ -294,7 +271,7 @@ def bench(workdir: Path, assignment: str, n: int, reuse: bool = False) -> dict:
     log(f"{assignment}:    {ours_s:.1f} s")
     log(f"{assignment}: 3. the limit (bare training + evaluation, one warm process)")
     load.append(os.getloadavg()[0])
-    limit_s, limit_model, scoring_rate, limit_cpu = run_limit(course, assignment)
+    limit_s, limit_model, scoring_rate = run_limit(course, assignment)
     load.append(os.getloadavg()[0])
     log(f"{assignment}:    {limit_s:.1f} s")
     identical = (
@@ -317,10 +294,6 @@ def bench(workdir: Path, assignment: str, n: int, reuse: bool = False) -> dict:
         "rss_last_third_mib": memory.get("rss_last_third_mib"),
         "workers": memory.get("workers"),
         "load_scoring_per_s": round(scoring_rate, 1),
-        # CPU seconds (user + system, every process of each way): robust to a busy machine.
-        "stock_cpu_s": round(stock_cpu, 1), "ours_cpu_s": round(memory["cpu_s"], 1),
-        "limit_cpu_s": round(limit_cpu, 1),
-        "cpu_ratio_stock_to_ours": round(stock_cpu / memory["cpu_s"], 2) if memory["cpu_s"] else None,
         # Other work on the machine slows every way down: the 1-minute load before, between, after.
         "loadavg_1min": [round(x, 1) for x in load],
     }
