@@ -109,8 +109,10 @@ class LimitOutputBytes(NbGraderPreprocessor):
 SERVED_KEY = "autograder_served"
 
 
-def serving_source(model_file: str, variable: str, original: str) -> str:
-    """The code autograde runs in place of a training cell: load the saved model into ``variable``.
+def serving_source(model_file: str, variable: str, original: str,
+                   json_variables: dict[str, str] | None = None) -> str:
+    """The code autograde runs in place of a training cell: load the saved model into ``variable``
+    (and each of ``json_variables``, name -> file, from the JSON file the cell saved).
 
     The student already trained this model and saved it as ``model_file``; the notebook's tests
     then run against exactly that model. When the file cannot be loaded, the cell's own code runs
@@ -121,7 +123,12 @@ def serving_source(model_file: str, variable: str, original: str) -> str:
         "import keras as _autograder_keras\n"
         "try:\n"
         f"    {variable} = _autograder_keras.saving.load_model({model_file!r})\n"
-        "except Exception as _autograder_error:\n"
+        + "".join(
+            f"    with open({file!r}) as _autograder_file:\n"
+            f"        {name} = __import__('json').load(_autograder_file)\n"
+            for name, file in sorted((json_variables or {}).items())
+        )
+        + "except Exception as _autograder_error:\n"
         f"    print(f'autograder: could not load {model_file} ({{_autograder_error}}); '\n"
         "          'running your training code instead')\n"
         "    del _autograder_error\n"
@@ -152,7 +159,8 @@ class ServeSavedModels(NbGraderPreprocessor):
             if cell.cell_type != "code" or not target or not (folder / target["file"]).is_file():
                 continue
             served[index] = cell.source
-            cell.source = serving_source(target["file"], target["variable"], cell.source)
+            cell.source = serving_source(target["file"], target["variable"], cell.source,
+                                         target.get("json"))
         resources[SERVED_KEY] = served
         return nb, resources
 
@@ -169,7 +177,8 @@ class RestoreServedCells(NbGraderPreprocessor):
 def serve_config(specs) -> dict[str, dict[str, str]]:
     """``ServeSavedModels.cells`` for the models of a spec (those with an [autograde] table)."""
     return {
-        m.autograde.training_cell: {"file": m.model_file, "variable": m.autograde.model_variable}
+        m.autograde.training_cell: {"file": m.model_file, "variable": m.autograde.model_variable,
+                                    "json": dict(m.autograde.json_variables)}
         for m in specs if m.autograde.training_cell
     }
 

@@ -73,10 +73,13 @@ class AutogradeSpec:
             During autograde, when the submission holds that file, the cell loads it into
             ``model_variable`` instead of training again (and runs as written when it does not).
         model_variable: the name later cells use for the trained model.
+        json_variables: other results of the cell that later cells use, each saved by the cell as
+            a JSON file: variable name -> file (e.g. a GAN's loss ``history``).
     """
 
     training_cell: str = ""
     model_variable: str = ""
+    json_variables: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -346,10 +349,10 @@ def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
 
 
 def _parse_autograde(raw: dict[str, Any], data: dict[str, Any], where: str) -> AutogradeSpec:
-    unknown = set(raw) - {"training_cell", "model_variable"}
+    known = {"training_cell", "model_variable", "json_variables"}
+    unknown = set(raw) - known
     if unknown:
-        raise SpecError(f"{where}: unknown keys {sorted(unknown)}; known: ['model_variable', "
-                        "'training_cell']")
+        raise SpecError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
     if not raw:
         return AutogradeSpec()
     cell = _require(raw, "training_cell", str, where)
@@ -358,7 +361,13 @@ def _parse_autograde(raw: dict[str, Any], data: dict[str, Any], where: str) -> A
         raise SpecError(f"{where}: model_variable {variable!r} must be a Python name")
     if not data.get("model_file"):
         raise SpecError(f"{where}: needs model_file, the file the training cell saves")
-    return AutogradeSpec(training_cell=cell, model_variable=variable)
+    extra = _optional(raw, "json_variables", dict, {}, where)
+    for name, file in extra.items():
+        if not name.isidentifier() or not isinstance(file, str) or not file.endswith(".json"):
+            raise SpecError(f"{where}: json_variables maps Python names to .json files; "
+                            f"got {name!r} = {file!r}")
+    return AutogradeSpec(training_cell=cell, model_variable=variable,
+                         json_variables=tuple(sorted(extra.items())))
 
 
 def load_spec(reference_dir: Path) -> GradingSpec:

@@ -309,8 +309,11 @@ def test_served_code_loads_the_saved_model(shell, tmp_path, capsys):
 
     saved = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
     saved.save(tmp_path / "m.keras")
-    result = shell.run_cell(serving_source("m.keras", "model", "raise RuntimeError('trained again')"))
+    (tmp_path / "h.json").write_text('{"loss": [1.5, 0.5]}')
+    result = shell.run_cell(serving_source("m.keras", "model", "raise RuntimeError('trained again')",
+                                           {"history": "h.json"}))
     assert result.success, result.error_in_exec
+    assert shell.user_ns["history"] == {"loss": [1.5, 0.5]}
     loaded = shell.user_ns["model"]
     x = np.ones((1, 3), dtype="float32")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), saved.predict(x, verbose=0))
@@ -335,6 +338,19 @@ def test_serve_config_lists_every_part_with_a_training_cell():
 
     spec = Course.at(REPO).spec("restoration")
     cells = serve_config(spec.models())
-    assert cells["train_upres"] == {"file": "upres.keras", "variable": "upres"}
+    assert cells["train_upres"] == {"file": "upres.keras", "variable": "upres", "json": {}}
     assert len(cells) == 4
     assert serve_config(Course.at(REPO).spec("data_pipeline").models()) == {}
+
+
+def test_a_missing_json_result_runs_the_students_own_cell(shell, tmp_path, capsys):
+    import keras
+
+    from autograder.nbgrader_plugins import serving_source
+
+    keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)]).save(tmp_path / "m.keras")
+    result = shell.run_cell(serving_source("m.keras", "model", "model, history = 'own', 'own'",
+                                           {"history": "h.json"}))
+    assert result.success, result.error_in_exec
+    assert shell.user_ns["history"] == "own" and shell.user_ns["model"] == "own"
+    assert "h.json" in capsys.readouterr().out

@@ -431,6 +431,8 @@ def test_autograde_table_names_the_training_cell_and_variable():
     spec = parse_spec(valid(autograde={"training_cell": "train_model", "model_variable": "model"}))
     assert spec.autograde.training_cell == "train_model" and spec.autograde.model_variable == "model"
     assert parse_spec(valid()).autograde.training_cell == ""  # optional: autograde runs every cell
+    extra = {"training_cell": "t", "model_variable": "m", "json_variables": {"history": "h.json"}}
+    assert parse_spec(valid(autograde=extra)).autograde.json_variables == (("history", "h.json"),)
 
 
 @pytest.mark.parametrize(
@@ -440,6 +442,8 @@ def test_autograde_table_names_the_training_cell_and_variable():
         ({"training_cell": "t", "model_variable": "my model"}, "must be a Python name"),
         ({"training_cell": "t", "model_variable": "m", "file": "x"}, "unknown keys ['file']"),
         ({"training_cell": 3, "model_variable": "m"}, "'training_cell' must be str"),
+        ({"training_cell": "t", "model_variable": "m", "json_variables": {"h": "h.npz"}}, ".json files"),
+        ({"training_cell": "t", "model_variable": "m", "json_variables": ["h"]}, "must be dict"),
     ],
 )
 def test_bad_autograde_tables_raise_spec_error(autograde, expected):
