@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from autograder.data import Split
-from autograder.data.text_rnn import END, VOCAB_SIZE, encode
+from autograder.data.text_rnn import END, VOCAB_SIZE, decode, encode
 from autograder.errors import SpecError
 from autograder.evaluate import measure_model_file
 from autograder.spec import parse_spec
@@ -111,17 +111,19 @@ def test_sampling_is_seeded_and_stops_at_the_newline():
     assert sample_texts(_constant_step(never_ends), TWEETS.x) == ["a" * 281] * 6
 
 
-def test_sampling_sees_at_most_seq_length_ids():
+def test_sampling_windows_are_the_last_seq_length_ids_padded_with_newlines():
     seen = []
 
     def step(window):
-        seen.append(window.shape[1])
+        seen.append(window.copy())
         out = np.zeros((*window.shape, VOCAB_SIZE), np.float32)
-        out[..., encode("x")[0] if window.shape[1] < 45 else END_ID] = 1.0
+        out[..., encode("x")[0] if len(seen) < 45 else END_ID] = 1.0
         return out
 
-    assert sample_texts(step, TWEETS.x, max_chars=60) == ["x" * 61] * 6
-    assert max(seen) == 40 and seen[:3] == [1, 2, 3]
+    assert sample_texts(step, TWEETS.x, max_chars=60) == ["x" * 44] * 6
+    assert all(w.shape == (6, 40) for w in seen)
+    assert np.all(seen[0] == END_ID)
+    assert decode(seen[3][0]) == "\n" * 37 + "xxx" and decode(seen[44][0]) == "x" * 40
 
 
 def test_char_samples_scores_a_saved_model_and_the_baseline(keras, tmp_path):

@@ -3,9 +3,9 @@
 The saved model is a next-character model as in :mod:`.char_model`. The grader samples from it
 itself, in its own process, with a fixed seed (no student code runs): each of the test split's
 prompts (the newline that starts a tweet) is extended one character at a time, drawn from the
-model's distribution at the last position of a window of at most :data:`SEQ_LENGTH` ids, until the
-model writes the newline that ends a tweet or the text passes the length limit. So the model must
-accept sequences of any length (``keras.Input(shape=(None,))``).
+model's distribution at the last position of a window of the last :data:`SEQ_LENGTH` ids (padded
+with newlines at the start, as the notebook does: one input shape, so the model is traced once),
+until the model writes the newline that ends a tweet or the text passes the length limit.
 
 Measured: ``valid_text_sample_score``, the fraction of samples that are not empty, at most 280
 characters, use only the vocabulary (never the unknown id 0) and are not copies of the corpus
@@ -38,8 +38,7 @@ def _next_probabilities(step, window: np.ndarray) -> np.ndarray:
     except Exception as exc:  # any failure to run means the model cannot be sampled
         msg = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise ModelShapeError(
-            f"the model could not run on a sequence of {window.shape[1]} ids (sampling feeds it "
-            f"1 to {SEQ_LENGTH} ids: build it with keras.Input(shape=(None,))): {msg}"
+            f"the model could not run on ids of shape {window.shape} (batch, {SEQ_LENGTH}): {msg}"
         ) from exc
     if out.shape != (*window.shape, VOCAB_SIZE):
         raise ModelShapeError(
@@ -60,7 +59,8 @@ def sample_texts(step, prompts: np.ndarray, seed: int = SAMPLE_SEED,
     ``max_chars + 1`` characters long (too long to be valid).
     """
     rng = np.random.default_rng(seed)
-    ids = np.asarray(prompts, dtype=np.int32)
+    prompts = np.asarray(prompts, dtype=np.int32)
+    ids = np.concatenate([np.full((len(prompts), SEQ_LENGTH), END_ID, np.int32), prompts], axis=1)
     n_prompt = ids.shape[1]
     done = np.zeros(len(ids), dtype=bool)
     for _ in range(max_chars + 1):
@@ -76,10 +76,10 @@ def sample_texts(step, prompts: np.ndarray, seed: int = SAMPLE_SEED,
 
 
 def compiled_step(model):
-    """The model as one traced function of int32 ids of any shape (fast repeated calls)."""
+    """The model as one traced function of int32 ids (fast repeated calls of one shape)."""
     import tensorflow as tf
 
-    fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    fn = tf.function(lambda x: model(x, training=False))
     return lambda window: fn(tf.constant(window, dtype=tf.int32))
 
 

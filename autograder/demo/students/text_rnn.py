@@ -65,8 +65,10 @@ def sample_next(probs, rng, temperature=1.0):
 
 def generate(model, start_ids, n_chars, rng, temperature=1.0):
     ids = np.asarray(start_ids, dtype="int32")
+    padding = np.full((len(ids), SEQ_LENGTH), text_to_ids("\\n")[0], dtype="int32")
     for _ in range(n_chars):
-        probs = keras.ops.convert_to_numpy(model(ids[:, -SEQ_LENGTH:], training=False))[:, -1, :]
+        window = np.concatenate([padding, ids], axis=1)[:, -SEQ_LENGTH:]
+        probs = np.asarray(model.predict_on_batch(window))[:, -1, :]
         ids = np.concatenate([ids, sample_next(probs, rng, temperature)[:, None].astype("int32")], axis=1)
     return ids
 '''
