@@ -134,6 +134,9 @@ def test_char_samples_scores_a_saved_model_and_the_baseline(keras, tmp_path):
     assert m.error is None and 0 < m.values["valid_text_sample_score"] < 1  # some empty tweets
     again = measure_model_file(_save(keras, tmp_path, name="again.keras", end_bias=6.0), spec, task, TWEETS)
     assert again.values == m.values  # the grader's seed: same model, same samples
+    many = Split(x=np.full((200, 40), END_ID, np.int32), y=TWEETS.y)
+    model = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert len(task.run_model(model, many)) == 64  # never more samples than grading draws
     baseline = task.baseline_outputs("majority_class", PROSE, TWEETS)
     assert all(len(t) == 281 for t in baseline)
     assert task.measure("valid_text_sample_score", baseline, TWEETS) == 0.0

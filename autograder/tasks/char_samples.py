@@ -20,7 +20,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import Split
-from ..data.text_rnn import END, MAX_TWEET_CHARS, SEQ_LENGTH, UNKNOWN_ID, VOCAB_SIZE, VOCABULARY, decode
+from ..data.text_rnn import (
+    END,
+    MAX_TWEET_CHARS,
+    N_TWEET_SAMPLES,
+    SEQ_LENGTH,
+    UNKNOWN_ID,
+    VOCAB_SIZE,
+    VOCABULARY,
+    decode,
+)
 from ..errors import ModelShapeError, NonFiniteOutputError, SpecError
 from ..metrics import get_metric
 from .char_model import check_probabilities
@@ -90,7 +99,8 @@ class CharSamplesTask:
         return (len(test),)
 
     def run_model(self, model, test: Split) -> list[str]:
-        return sample_texts(compiled_step(model), test.x)
+        # At most N_TWEET_SAMPLES texts, whatever split is given (e.g. training sequences as prompts).
+        return sample_texts(compiled_step(model), test.x[:N_TWEET_SAMPLES])
 
     def measure(self, metric: str, outputs: list[str], test: Split) -> float:
         if metric != METRIC:
