@@ -8,9 +8,9 @@ STAMP := $(VENV)/.installed-$(TF_EXTRA)
 # Keep TensorFlow's C++ start-up chatter out of the terminal.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install sandbox-tools browser-tools hub-tools postgres-tools hub demo test lint release reference clean
+.PHONY: install sandbox-tools course-data browser-tools hub-tools postgres-tools hub demo test lint release reference clean
 
-install: $(STAMP) sandbox-tools
+install: $(STAMP) sandbox-tools course-data
 
 # Student code runs under bubblewrap (Debian package). Installed when we may (root with apt-get);
 # otherwise grading still works, with resource limits but without namespaces.
@@ -19,6 +19,14 @@ sandbox-tools:
 	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
 	    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }; }; } || \
 	  echo "warning: bubblewrap (bwrap) is not installed: student code will run without namespaces"
+
+# text_rnn's tweets are short quotes of Debian's fortunes package. Installed when we may (root with
+# apt-get); otherwise the tweets fall back to sentences of the prose and grading still works.
+course-data:
+	@test -f /usr/share/games/fortunes/wisdom || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fortunes >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fortunes >/dev/null; }; }; } || \
+	  echo "warning: Debian's fortunes is not installed: text_rnn's tweets fall back to prose sentences"
 
 # The report tests render report.html in a real headless browser (Debian chromium). Installed when we
 # may (root with apt-get); otherwise those tests skip and say why.

@@ -32,10 +32,13 @@ __all__ = [
     "get_metric",
     "inception_score",
     "kl_in_range_score",
+    "log_loss",
     "mean_squared_error",
     "peak_signal_noise_ratio",
+    "perplexity",
     "top_k_accuracy_score",
     "valid_sample_score",
+    "valid_text_sample_score",
 ]
 
 
@@ -453,6 +456,103 @@ def gan_dynamics_score(d_loss: Any, g_loss: Any) -> float:
     return float(np.mean(list(checks.values())))
 
 
+def log_loss(y_true: Any, y_prob: Any, *, eps: float = 1e-7) -> float:
+    """Mean cross-entropy ``-log p(true class)`` in nats, like scikit-learn's ``log_loss``.
+
+    For a next-character model this is the per-character cross-entropy: ``y_true`` holds the
+    next characters' ids and ``y_prob`` the model's distributions over the vocabulary; leading
+    axes (e.g. ``(n_sequences, seq_length)``) are flattened. Probabilities are clipped to
+    ``[eps, 1]`` so that one impossible character costs ``-log(eps)``, not infinity; rows are not
+    renormalised (a model must output probabilities itself).
+
+    Args:
+        y_true: Integer class labels, shape ``(...)``.
+        y_prob: Probabilities, shape ``(..., n_classes)``, the leading axes as ``y_true``'s.
+        eps: Smallest probability counted, in ``(0, 1)``.
+
+    Returns:
+        The mean cross-entropy (``>= 0``) as a Python float.
+
+    Raises:
+        MetricInputError: If the shapes disagree, a label lies outside ``[0, n_classes)``, the
+            probabilities are NaN/inf or outside ``[0, 1]``, or ``eps`` is out of range.
+    """
+    if not 0 < eps < 1:
+        raise MetricInputError(f"eps must be in (0, 1), got {eps!r}")
+    prob = _as_numeric_array(y_prob, "y_prob")
+    labels = _as_numeric_array(y_true, "y_true")
+    if prob.shape[:-1] != labels.shape:
+        raise MetricInputError(
+            f"y_prob must have shape y_true.shape + (n_classes,) = {labels.shape} + (n_classes,), "
+            f"got {prob.shape}"
+        )
+    labels = _as_labels(labels.reshape(-1), "y_true")
+    prob = _as_scores(prob.reshape(-1, prob.shape[-1]), "y_prob").astype(np.float64)
+    if prob.min() < 0 or prob.max() > 1 + 1e-6:
+        raise MetricInputError(
+            f"y_prob must hold probabilities in [0, 1], got values from {prob.min():.3g} to {prob.max():.3g}"
+        )
+    n_classes = prob.shape[1]
+    if labels.min() < 0 or labels.max() >= n_classes:
+        bad = int(labels[(labels < 0) | (labels >= n_classes)][0])
+        raise MetricInputError(f"y_true contains label {bad} outside [0, {n_classes})")
+    picked = np.clip(prob[np.arange(len(labels)), labels], eps, 1.0)
+    return float(-np.mean(np.log(picked)))
+
+
+def perplexity(y_true: Any, y_prob: Any, *, eps: float = 1e-7) -> float:
+    """``exp(log_loss)``: the number of equally likely characters the model hesitates between.
+
+    A model that knows nothing (uniform over ``V`` characters) has perplexity ``V``; a perfect one
+    1. Lower is better. Arguments and errors as :func:`log_loss`.
+    """
+    return float(np.exp(log_loss(y_true, y_prob, eps=eps)))
+
+
+def valid_text_sample_score(
+    samples: Any, alphabet: str, corpus: str, *, max_length: int = 280, copy_length: int = 40
+) -> float:
+    """Fraction of generated texts (e.g. tweets) that are valid and not copies of the corpus.
+
+    A sample is valid when it is not empty, at most ``max_length`` characters long, uses only the
+    characters of ``alphabet``, and is not a copy of ``corpus`` (the training text): it is not one
+    of the corpus's lines, and no run of ``copy_length`` consecutive characters of it appears in
+    the corpus. A sampler that never ends its text should hand over its first ``max_length + 1``
+    characters, which then count as too long.
+
+    Args:
+        samples: A sequence of strings, at least one.
+        alphabet: The characters a sample may use.
+        corpus: The text samples must not copy (lines separated by newlines).
+        max_length: The longest valid sample, in characters.
+        copy_length: The shortest run of characters that counts as copied.
+
+    Returns:
+        The fraction of valid samples in ``[0, 1]`` as a Python float.
+
+    Raises:
+        MetricInputError: If ``samples`` is empty or holds a non-string, or a length is not positive.
+    """
+    if isinstance(samples, str) or not hasattr(samples, "__len__") or len(samples) == 0:
+        raise MetricInputError("samples must be a non-empty sequence of strings")
+    if not all(isinstance(s, str) for s in samples):
+        raise MetricInputError("every sample must be a string")
+    if max_length < 1 or copy_length < 1:
+        raise MetricInputError(
+            f"max_length and copy_length must be positive, got {max_length} and {copy_length}"
+        )
+    allowed = set(alphabet)
+    lines = set(corpus.split("\n"))
+    runs = {corpus[i:i + copy_length] for i in range(len(corpus) - copy_length + 1)}
+
+    def valid(text: str) -> bool:
+        if not 0 < len(text) <= max_length or not set(text) <= allowed or text in lines:
+            return False
+        return not any(text[i:i + copy_length] in runs for i in range(len(text) - copy_length + 1))
+
+    return float(np.mean([valid(s) for s in samples]))
+
+
 # ---------------------------------------------------------------------------
 # Registry
 # ---------------------------------------------------------------------------
@@ -512,6 +612,14 @@ METRICS: dict[str, MetricInfo] = {
         # GANs: the samples as a classifier sees them, and the training dynamics (autograder/tasks/gan.py).
         _register("inception_score", inception_score),
         _register("gan_dynamics_score", gan_dynamics_score),
+
+
+        # Next-character models: per-character cross-entropy (nats) and its exponential, both lower
+        # is better ("perplexity" is the usual name, which follows no direction rule); generated
+        # texts that are valid and not copies, higher is better.
+        _register("log_loss", log_loss),
+        MetricInfo("perplexity", perplexity, higher_is_better=False),
+        _register("valid_text_sample_score", valid_text_sample_score),
         # Input pipelines (autograder/pipeline_checks.py measures them in the sandbox, so these
         # are never computed from model outputs): the fraction of checks passed, and items per
         # second over a naive loop's. Both higher is better.

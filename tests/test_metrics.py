@@ -18,10 +18,13 @@ from autograder.metrics import (
     get_metric,
     inception_score,
     kl_in_range_score,
+    log_loss,
     mean_squared_error,
     peak_signal_noise_ratio,
+    perplexity,
     top_k_accuracy_score,
     valid_sample_score,
+    valid_text_sample_score,
 )
 
 SEEDS = list(range(25))
@@ -289,6 +292,7 @@ def test_registry_keys_and_directions() -> None:
         "accuracy", "top_2_accuracy", "mean_squared_error", "peak_signal_noise_ratio",
         "kl_in_range_score", "valid_sample_score", "pipeline_correctness", "throughput_log2_ratio",
         "inception_score", "gan_dynamics_score",
+        "log_loss", "perplexity", "valid_text_sample_score",
     }
     assert METRICS["accuracy"].higher_is_better is True
     assert METRICS["throughput_log2_ratio"].higher_is_better is True
@@ -305,7 +309,7 @@ def test_registry_keys_and_directions() -> None:
 # Registered under scikit-image's name, which says no direction: PSNR is higher-is-better.
 # The input-pipeline metrics (measured by their task in the sandbox) are higher-is-better too.
 NAMED_EXCEPTIONS = {"peak_signal_noise_ratio": True, "pipeline_correctness": True,
-                    "throughput_log2_ratio": True}
+                    "throughput_log2_ratio": True, "perplexity": False}
 
 
 def test_registry_direction_follows_name_rule() -> None:
@@ -556,3 +560,99 @@ def test_gan_dynamics_refuse_mismatched_or_short_series() -> None:
         gan_dynamics_checks([0.1, 0.2], [0.1, 0.2, 0.3])
     with pytest.raises(MetricInputError, match=">= 2"):
         gan_dynamics_checks([0.1], [0.2])
+
+
+# ---------------------------------------------------------------------------
+# log_loss, perplexity (next-character models)
+# ---------------------------------------------------------------------------
+
+
+def test_log_loss_perfect_uniform_and_known_value() -> None:
+    y = np.array([[0, 2], [1, 1]])
+    perfect = np.eye(3)[y]
+    assert log_loss(y, perfect) == pytest.approx(0.0, abs=1e-12)
+    assert perplexity(y, perfect) == pytest.approx(1.0)
+    uniform = np.full((2, 2, 3), 1 / 3)
+    assert log_loss(y, uniform) == pytest.approx(np.log(3))
+    assert perplexity(y, uniform) == pytest.approx(3.0)
+    probs = np.array([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]])
+    assert log_loss([0, 1], probs) == pytest.approx(-(np.log(0.5) + np.log(0.8)) / 2)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:10])
+def test_log_loss_matches_flattened_inputs_and_beats_nothing_below_zero(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(5), size=(4, 6))
+    y = rng.integers(0, 5, size=(4, 6))
+    value = log_loss(y, probs)
+    assert value > 0
+    assert value == pytest.approx(log_loss(y.ravel(), probs.reshape(-1, 5)))
+    assert perplexity(y, probs) == pytest.approx(np.exp(value))
+
+
+def test_log_loss_clips_impossible_characters() -> None:
+    assert log_loss([1], [[1.0, 0.0]]) == pytest.approx(-np.log(1e-7))
+    assert log_loss([1], [[1.0, 0.0]], eps=1e-3) == pytest.approx(-np.log(1e-3))
+
+
+@pytest.mark.parametrize("y, probs, match", [
+    ([0, 1], np.full((3, 2), 0.5), "shape"),
+    ([[0, 1]], np.full((2, 2), 0.5), "shape"),
+    ([0, 3], np.full((2, 3), 1 / 3), "outside"),
+    ([0, -1], np.full((2, 3), 1 / 3), "outside"),
+    ([0, 1], np.array([[2.0, -1.0], [0.5, 0.5]]), "probabilities"),
+    ([0, 1], np.array([[np.nan, 0.5], [0.5, 0.5]]), "NaN"),
+    ([0.5, 1], np.full((2, 2), 0.5), "integer"),
+    ([], np.zeros((0, 2)), "empty"),
+])
+def test_log_loss_rejects_bad_inputs(y, probs, match) -> None:
+    with pytest.raises(MetricInputError, match=match):
+        log_loss(y, probs)
+
+
+def test_log_loss_rejects_bad_eps() -> None:
+    with pytest.raises(MetricInputError, match="eps"):
+        log_loss([0], [[1.0]], eps=0.0)
+
+
+# ---------------------------------------------------------------------------
+# valid_text_sample_score (generated tweets)
+# ---------------------------------------------------------------------------
+
+ALPHABET = "abcdefghijklmnopqrstuvwxyz ."
+CORPUS = "the cat sat on the mat.\na dog barked at the moon all night long until dawn.\n"
+
+
+def test_valid_text_samples_all_valid_and_none_valid() -> None:
+    assert valid_text_sample_score(["a new tweet.", "cats sing"], ALPHABET, CORPUS) == 1.0
+    assert valid_text_sample_score(["", "x" * 281], ALPHABET, CORPUS) == 0.0
+
+
+def test_valid_text_samples_each_rule() -> None:
+    def score(sample, **kw):
+        return valid_text_sample_score([sample], ALPHABET, CORPUS, **kw)
+
+    assert score("x" * 280) == 1.0 and score("x" * 281) == 0.0  # the length limit
+    assert score("ok", max_length=1) == 0.0
+    assert score("caps A") == 0.0 and score("unknown \ufffd") == 0.0  # outside the alphabet
+    assert score("the cat sat on the mat.") == 0.0  # a whole line of the corpus
+    assert score("so a dog barked at the moon all night long.", copy_length=20) == 0.0  # a copied run
+    assert score("so a dog barked at the moon all night long.", copy_length=40) == 1.0
+    assert score("the cat") == 1.0  # short common phrases are not copies
+
+
+def test_valid_text_samples_fraction() -> None:
+    samples = ["good one", "", "bad!", "fine too"]
+    assert valid_text_sample_score(samples, ALPHABET, CORPUS) == 0.5
+
+
+@pytest.mark.parametrize("samples, kw, match", [
+    ([], {}, "non-empty"),
+    ("a string", {}, "non-empty"),
+    (["ok", 3], {}, "string"),
+    (["ok"], {"max_length": 0}, "positive"),
+    (["ok"], {"copy_length": 0}, "positive"),
+])
+def test_valid_text_samples_rejects_bad_inputs(samples, kw, match) -> None:
+    with pytest.raises(MetricInputError, match=match):
+        valid_text_sample_score(samples, ALPHABET, CORPUS, **kw)
