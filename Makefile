@@ -72,7 +72,7 @@ demo: install
 	$(BIN)/autograder demo
 
 test: install browser-tools hub-tools postgres-tools
-	$(BIN)/python -m pytest -ra
+	$(BIN)/python -m pytest -ra --durations=25
 
 lint: install
 	$(BIN)/ruff check autograder tests benchmarks
