@@ -118,10 +118,23 @@ def neighbour_pictures(encodings: np.ndarray, split: Split, n: int = 3) -> Neigh
     best = dist[np.arange(len(y)), nearest]
     same = y[nearest] == y
     wrong = np.flatnonzero(~same)
-    chosen = np.concatenate([np.flatnonzero(same)[:n], wrong[np.argsort(best[wrong], kind="stable")][:n]])
+    chosen = [*_distinct_pairs(np.flatnonzero(same), nearest, n),
+              *_distinct_pairs(wrong[np.argsort(best[wrong], kind="stable")], nearest, n)]
     x = np.asarray(split.x)
     return NeighbourPictures(x[chosen], x[nearest[chosen]], best[chosen], same[chosen],
                              float(np.mean(same)))
+
+
+def _distinct_pairs(queries: np.ndarray, nearest: np.ndarray, n: int) -> list[int]:
+    """The first ``n`` queries whose pair {query, nearest} was not shown yet (A->B and B->A are one)."""
+    seen: set[frozenset[int]] = set()
+    out: list[int] = []
+    for q in queries:
+        pair = frozenset((int(q), int(nearest[q])))
+        if pair not in seen and len(out) < n:
+            seen.add(pair)
+            out.append(int(q))
+    return out
 
 
 def is_image_like(outputs: np.ndarray, split: Split) -> bool:
