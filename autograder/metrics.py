@@ -34,11 +34,15 @@ __all__ = [
     "kl_in_range_score",
     "log_loss",
     "mean_squared_error",
+    "pairwise_squared_distances",
     "peak_signal_noise_ratio",
     "perplexity",
+    "recall_at_k_score",
     "top_k_accuracy_score",
+    "triplet_accuracy_score",
     "valid_sample_score",
     "valid_text_sample_score",
+    "verification_roc_auc_score",
 ]
 
 
@@ -554,6 +558,157 @@ def valid_text_sample_score(
 
 
 # ---------------------------------------------------------------------------
+# Embeddings (face recognition): distances between encodings of labelled items
+# ---------------------------------------------------------------------------
+
+
+def _as_embeddings(y_true: Any, embeddings: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Validate identity labels ``(n,)`` and finite embeddings ``(n, dim)``; float64 embeddings."""
+    labels = _as_labels(y_true, "y_true")
+    emb = _as_numeric_array(embeddings, "embeddings")
+    if emb.ndim != 2:
+        raise MetricInputError(
+            f"embeddings must be 2-D (n_samples, embedding_dim), got shape {emb.shape}"
+        )
+    _check_same_n_samples(labels, emb, "y_true", "embeddings")
+    _check_finite(emb, "embeddings")
+    return labels, emb.astype(np.float64)
+
+
+def pairwise_squared_distances(embeddings: Any) -> np.ndarray:
+    """Squared Euclidean distances ``||f_i - f_j||^2`` between all rows, shape ``(n, n)``.
+
+    Computed from differences (not the ``|a|^2 + |b|^2 - 2ab`` expansion) so that equal rows are
+    exactly 0 apart and ties stay ties.
+    """
+    emb = np.asarray(embeddings, dtype=np.float64)
+    out = np.empty((len(emb), len(emb)))
+    for i in range(len(emb)):  # row by row: n x n x dim at once would not fit for large n
+        diff = emb - emb[i]
+        out[i] = np.einsum("ij,ij->i", diff, diff)
+    return out
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``values``, ties given their average rank."""
+    order = np.argsort(values, kind="stable")
+    sorted_vals = values[order]
+    starts = np.flatnonzero(np.r_[True, sorted_vals[1:] != sorted_vals[:-1]])
+    ends = np.r_[starts[1:], len(values)]
+    avg = (starts + ends + 1) / 2.0  # mean of ranks start+1 .. end
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat(avg, ends - starts)
+    return ranks
+
+
+def _check_identities(labels: np.ndarray, need_pairs: bool = True) -> None:
+    counts = np.unique(labels, return_counts=True)[1]
+    if len(counts) < 2:
+        raise MetricInputError("y_true must hold at least 2 identities (a negative needs another one)")
+    if need_pairs and not np.any(counts >= 2):
+        raise MetricInputError("y_true must hold an identity with at least 2 items (a positive pair)")
+
+
+def triplet_accuracy_score(y_true: Any, embeddings: Any) -> float:
+    """Fraction of triplets whose positive is closer to the anchor than the negative.
+
+    Every triplet is counted: each anchor ``a``, each other item ``p`` of its identity, each item
+    ``n`` of another identity. A triplet counts 1 when ``||f_a - f_p||^2 < ||f_a - f_n||^2``, 0.5 on
+    a tie (so embeddings that are all the same score 0.5, like a coin), 0 otherwise. This is the
+    triplet loss' own criterion with margin 0.
+
+    Args:
+        y_true: Identity labels, shape ``(n_samples,)``.
+        embeddings: Encodings, shape ``(n_samples, embedding_dim)``.
+
+    Returns:
+        The accuracy in ``[0, 1]`` as a Python float.
+
+    Raises:
+        MetricInputError: malformed inputs, fewer than 2 identities or no identity with 2 items.
+    """
+    labels, emb = _as_embeddings(y_true, embeddings)
+    _check_identities(labels)
+    dist = pairwise_squared_distances(emb)
+    wins = total = 0.0
+    for a in range(len(labels)):
+        same = labels == labels[a]
+        same[a] = False
+        if not same.any():
+            continue
+        pos = np.sort(dist[a, same])
+        neg = np.sort(dist[a, labels != labels[a]])
+        # for each positive distance: negatives farther (wins), equal (ties)
+        farther = len(neg) - np.searchsorted(neg, pos, side="right")
+        equal = np.searchsorted(neg, pos, side="right") - np.searchsorted(neg, pos, side="left")
+        wins += float(farther.sum() + 0.5 * equal.sum())
+        total += float(len(pos) * len(neg))
+    return wins / total
+
+
+def verification_roc_auc_score(y_true: Any, embeddings: Any) -> float:
+    """ROC AUC of "same person?" decided by the distance between two encodings.
+
+    Every unordered pair of items is a verification trial, positive when both have the same
+    identity, scored by minus their squared distance. The AUC is the probability that a random
+    same-identity pair is closer than a random different-identity pair (ties count half),
+    computed exactly from ranks (the Mann-Whitney statistic), as ``sklearn.metrics.roc_auc_score``.
+
+    Args:
+        y_true: Identity labels, shape ``(n_samples,)``.
+        embeddings: Encodings, shape ``(n_samples, embedding_dim)``.
+
+    Returns:
+        The AUC in ``[0, 1]`` as a Python float (0.5 for embeddings that are all the same).
+
+    Raises:
+        MetricInputError: malformed inputs, fewer than 2 identities or no identity with 2 items.
+    """
+    labels, emb = _as_embeddings(y_true, embeddings)
+    _check_identities(labels)
+    iu = np.triu_indices(len(labels), k=1)
+    scores = -pairwise_squared_distances(emb)[iu]
+    same = (labels[:, None] == labels[None, :])[iu]
+    n_pos, n_neg = int(same.sum()), int((~same).sum())
+    ranks = _ranks(scores)
+    return float((ranks[same].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def recall_at_k_score(y_true: Any, embeddings: Any, k: int = 1) -> float:
+    """Fraction of items whose ``k`` closest other items include one of the same identity.
+
+    Each item is a query against all the others (leave-one-out); with ``k=1`` this is the
+    accuracy of "identify a person by the nearest stored encoding". Distance ties are broken by
+    item order (the earlier item counts as closer). Queries whose identity has no other item
+    are skipped.
+
+    Args:
+        y_true: Identity labels, shape ``(n_samples,)``.
+        embeddings: Encodings, shape ``(n_samples, embedding_dim)``.
+        k: How many neighbours count; an integer in ``[1, n_samples - 1]``.
+
+    Returns:
+        Recall@k in ``[0, 1]`` as a Python float.
+
+    Raises:
+        MetricInputError: malformed inputs, ``k`` out of range, fewer than 2 identities or no
+            identity with 2 items.
+    """
+    labels, emb = _as_embeddings(y_true, embeddings)
+    _check_identities(labels)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= len(labels) - 1:
+        raise MetricInputError(f"k must be an integer in [1, n_samples - 1] = [1, {len(labels) - 1}], "
+                               f"got {k!r}")
+    dist = pairwise_squared_distances(emb)
+    np.fill_diagonal(dist, np.inf)
+    nearest = np.argsort(dist, axis=1, kind="stable")[:, : int(k)]
+    hits = np.any(labels[nearest] == labels[:, None], axis=1)
+    counts = np.unique(labels, return_counts=True)
+    has_pair = np.isin(labels, counts[0][counts[1] >= 2])
+    return float(np.mean(hits[has_pair]))
+
+
+# ---------------------------------------------------------------------------
 # Registry
 # ---------------------------------------------------------------------------
 
@@ -625,6 +780,10 @@ METRICS: dict[str, MetricInfo] = {
         # second over a naive loop's. Both higher is better.
         MetricInfo("pipeline_correctness", _measured_in_sandbox, higher_is_better=True),
         MetricInfo("throughput_log2_ratio", _measured_in_sandbox, higher_is_better=True),
+        # Embeddings, ``func(identities, embeddings)``: higher is better.
+        _register("triplet_accuracy", triplet_accuracy_score),
+        _register("verification_roc_auc_score", verification_roc_auc_score),
+        MetricInfo("recall_at_1", functools.partial(recall_at_k_score, k=1), higher_is_better=True),
     )
 }
 """Registered metrics, keyed by the name used in assignment configuration."""

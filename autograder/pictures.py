@@ -52,7 +52,25 @@ class ReconstructionPictures:
     n_best: int
 
 
-Pictures = ClassifierPictures | ReconstructionPictures
+@dataclass(frozen=True)
+class NeighbourPictures:
+    """An embedding model's closest matches: photos beside the nearest other photo by encoding.
+
+    Attributes:
+        queries, matches: each chosen photo and its nearest other photo, right matches first.
+        distances: their squared encoding distances.
+        same: whether each match is the same identity.
+        recall_at_1: the fraction of right nearest matches over the whole split.
+    """
+
+    queries: np.ndarray
+    matches: np.ndarray
+    distances: np.ndarray
+    same: np.ndarray
+    recall_at_1: float
+
+
+Pictures = ClassifierPictures | ReconstructionPictures | NeighbourPictures
 
 
 def classifier_pictures(scores: np.ndarray, split: Split, n_mistakes: int = 2) -> ClassifierPictures:
@@ -85,6 +103,40 @@ def reconstruction_pictures(outputs: np.ndarray, split: Split, n: int = 3) -> Re
                                   errors[chosen], n)
 
 
+def neighbour_pictures(encodings: np.ndarray, split: Split, n: int = 3) -> NeighbourPictures:
+    """``n`` right nearest matches (the first photos) and the ``n`` closest wrong ones (the model's
+    most confident mistakes), by squared distance between encodings, each photo against all others."""
+    from .metrics import pairwise_squared_distances
+
+    encodings = np.asarray(encodings, dtype=np.float64)
+    y = np.asarray(split.y).ravel()
+    if encodings.ndim != 2 or len(encodings) != len(y) or len(y) < 2:
+        raise ValueError(f"encodings of shape {encodings.shape} do not match {len(y)} identities")
+    dist = pairwise_squared_distances(encodings)
+    np.fill_diagonal(dist, np.inf)
+    nearest = np.argmin(dist, axis=1)
+    best = dist[np.arange(len(y)), nearest]
+    same = y[nearest] == y
+    wrong = np.flatnonzero(~same)
+    chosen = [*_distinct_pairs(np.flatnonzero(same), nearest, n),
+              *_distinct_pairs(wrong[np.argsort(best[wrong], kind="stable")], nearest, n)]
+    x = np.asarray(split.x)
+    return NeighbourPictures(x[chosen], x[nearest[chosen]], best[chosen], same[chosen],
+                             float(np.mean(same)))
+
+
+def _distinct_pairs(queries: np.ndarray, nearest: np.ndarray, n: int) -> list[int]:
+    """The first ``n`` queries whose pair {query, nearest} was not shown yet (A->B and B->A are one)."""
+    seen: set[frozenset[int]] = set()
+    out: list[int] = []
+    for q in queries:
+        pair = frozenset((int(q), int(nearest[q])))
+        if pair not in seen and len(out) < n:
+            seen.add(pair)
+            out.append(int(q))
+    return out
+
+
 def is_image_like(outputs: np.ndarray, split: Split) -> bool:
     """Whether outputs are images shaped like the targets (at least 8x8 values per example)."""
     out = np.asarray(outputs)
@@ -96,6 +148,8 @@ def pictures_of_outputs(task: str, outputs, split: Split) -> Pictures | None:
     outputs = getattr(outputs, "reconstruction", outputs)  # a VAE's outputs hold several arrays
     if task == "classifier":
         return classifier_pictures(outputs, split)
+    if task == "embedding":
+        return neighbour_pictures(outputs, split)
     if is_image_like(outputs, split):
         return reconstruction_pictures(outputs, split)
     return None

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .course import Course
 from .nbgrader_feedback import section_folder
-from .pictures import ClassifierPictures, Pictures, ReconstructionPictures
+from .pictures import ClassifierPictures, NeighbourPictures, Pictures, ReconstructionPictures
 from .results import PartResult, SubmissionResult
 
 # Feedback pictures are computed on this split only: students see it anyway.
@@ -87,6 +87,14 @@ def figures_of(pictures: Pictures | None) -> list[FeedbackFigure]:
         return [FeedbackFigure("Your model's best and worst outputs",
                                figures.image_grid(rows, titles, ["input", "your output", "target"],
                                                   "best (top) and worst (bottom)"))]
+    if isinstance(pictures, NeighbourPictures) and len(pictures.queries):
+        rows = [[q, m] for q, m in zip(pictures.queries, pictures.matches, strict=True)]
+        titles = [f"{'same person' if same else 'SOMEONE ELSE'}\nd {d:.3f}"
+                  for same, d in zip(pictures.same, pictures.distances, strict=True)]
+        caption = (f"Your model's closest matches (its nearest other photo is the same person for "
+                   f"{pictures.recall_at_1:.0%} of the photos); wrong ones, closest first, below")
+        return [FeedbackFigure(caption, figures.image_grid(rows, titles, ["photo", "closest other photo"],
+                                                           "closest matches by your encodings"))]
     return []
 
 

@@ -20,11 +20,15 @@ from autograder.metrics import (
     kl_in_range_score,
     log_loss,
     mean_squared_error,
+    pairwise_squared_distances,
     peak_signal_noise_ratio,
     perplexity,
+    recall_at_k_score,
     top_k_accuracy_score,
+    triplet_accuracy_score,
     valid_sample_score,
     valid_text_sample_score,
+    verification_roc_auc_score,
 )
 
 SEEDS = list(range(25))
@@ -293,6 +297,7 @@ def test_registry_keys_and_directions() -> None:
         "kl_in_range_score", "valid_sample_score", "pipeline_correctness", "throughput_log2_ratio",
         "inception_score", "gan_dynamics_score",
         "log_loss", "perplexity", "valid_text_sample_score",
+        "triplet_accuracy", "verification_roc_auc_score", "recall_at_1",
     }
     assert METRICS["accuracy"].higher_is_better is True
     assert METRICS["throughput_log2_ratio"].higher_is_better is True
@@ -308,8 +313,9 @@ def test_registry_keys_and_directions() -> None:
 
 # Registered under scikit-image's name, which says no direction: PSNR is higher-is-better.
 # The input-pipeline metrics (measured by their task in the sandbox) are higher-is-better too.
+# recall@1 keeps the name of metric learning: higher is better.
 NAMED_EXCEPTIONS = {"peak_signal_noise_ratio": True, "pipeline_correctness": True,
-                    "throughput_log2_ratio": True, "perplexity": False}
+                    "throughput_log2_ratio": True, "perplexity": False, "recall_at_1": True}
 
 
 def test_registry_direction_follows_name_rule() -> None:
@@ -656,3 +662,133 @@ def test_valid_text_samples_fraction() -> None:
 def test_valid_text_samples_rejects_bad_inputs(samples, kw, match) -> None:
     with pytest.raises(MetricInputError, match=match):
         valid_text_sample_score(samples, ALPHABET, CORPUS, **kw)
+
+
+# ---------------------------------------------------------------------------
+# Embedding metrics (face recognition)
+# ---------------------------------------------------------------------------
+
+EMBEDDING_METRICS = (triplet_accuracy_score, verification_roc_auc_score, recall_at_k_score)
+
+
+def _clusters(seed: int, n_ids: int = 6, views: int = 4, dim: int = 8, spread: float = 0.05):
+    """Identities as tight clusters around random centres: a perfect embedding."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_ids, dim))
+    labels = np.repeat(np.arange(n_ids), views)
+    return labels, centres[labels] + spread * rng.normal(size=(len(labels), dim))
+
+
+@pytest.mark.parametrize("seed", SEEDS[:5])
+@pytest.mark.parametrize("func", EMBEDDING_METRICS)
+def test_separated_identities_score_one(func, seed: int) -> None:
+    labels, emb = _clusters(seed)
+    assert func(labels, emb) == 1.0
+
+
+@pytest.mark.parametrize("func", [triplet_accuracy_score, verification_roc_auc_score])
+def test_identical_encodings_score_one_half(func) -> None:
+    labels, emb = _clusters(0)
+    assert func(labels, np.zeros_like(emb)) == 0.5
+
+
+@pytest.mark.parametrize("seed", SEEDS[:5])
+def test_embedding_metrics_are_invariant_to_rotation_shift_and_scale(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    labels, emb = _clusters(seed, spread=1.5)
+    rotation = np.linalg.qr(rng.normal(size=(8, 8)))[0]
+    moved = 3.0 * emb @ rotation + 7.0
+    for func in EMBEDDING_METRICS:
+        assert func(labels, moved) == pytest.approx(func(labels, emb))
+
+
+@pytest.mark.parametrize("seed", SEEDS[:5])
+def test_embedding_metrics_ignore_label_names_and_item_order(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    labels, emb = _clusters(seed, spread=1.5)
+    order = rng.permutation(len(labels))
+    renamed = (labels * 7 + 3)[order]
+    for func in (triplet_accuracy_score, verification_roc_auc_score):
+        assert func(renamed, emb[order]) == pytest.approx(func(labels, emb))
+
+
+@pytest.mark.parametrize("seed", SEEDS[:5])
+def test_verification_auc_matches_pairwise_definition(seed: int) -> None:
+    labels, emb = _clusters(seed, spread=2.0)
+    dist = pairwise_squared_distances(emb)
+    iu = np.triu_indices(len(labels), 1)
+    same = (labels[:, None] == labels[None, :])[iu]
+    pos, neg = dist[iu][same], dist[iu][~same]
+    expected = np.mean((pos[:, None] < neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :]))
+    assert verification_roc_auc_score(labels, emb) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:5])
+def test_triplet_accuracy_matches_brute_force(seed: int) -> None:
+    labels, emb = _clusters(seed, n_ids=4, views=3, spread=2.0)
+    dist = pairwise_squared_distances(emb)
+    wins = []
+    for a, p, n in itertools.product(range(len(labels)), repeat=3):
+        if a != p and labels[a] == labels[p] and labels[n] != labels[a]:
+            wins.append(1.0 if dist[a, p] < dist[a, n] else 0.5 if dist[a, p] == dist[a, n] else 0.0)
+    assert triplet_accuracy_score(labels, emb) == pytest.approx(np.mean(wins))
+
+
+def test_embedding_metrics_known_values() -> None:
+    # 1-D encodings: A at 0 and 3, B at 1 and 10.
+    labels, emb = np.array([0, 0, 1, 1]), np.array([[0.0], [3.0], [1.0], [10.0]])
+    # anchors: 0 (p 3: d 9; n 1: d 1, n 10: d 100) -> 1 of 2; 3 (p 0: 9; n 1: 4, n 10: 49) -> 1 of 2;
+    # 1 (p 10: 81; n 0: 1, n 3: 4) -> 0 of 2; 10 (p 1: 81; n 0: 100, n 3: 49) -> 1 of 2
+    assert triplet_accuracy_score(labels, emb) == pytest.approx(3 / 8)
+    # same pairs: d 9, 81; different pairs: 1, 100, 4, 49 -> 9 beats 100, 49; 81 beats 100
+    assert verification_roc_auc_score(labels, emb) == pytest.approx(3 / 8)
+    # nearest other: 0 -> 1 (B), 3 -> 1 (B), 1 -> 0 (A), 10 -> 3 (A)
+    assert recall_at_k_score(labels, emb) == 0.0
+    assert recall_at_k_score(labels, emb, k=2) == pytest.approx(3 / 4)  # all but 1: 0, 3 then 10
+    assert recall_at_k_score(labels, emb, k=3) == 1.0
+
+
+def test_recall_skips_identities_without_a_second_item() -> None:
+    labels, emb = np.array([0, 0, 1]), np.array([[0.0], [0.1], [5.0]])
+    assert recall_at_k_score(labels, emb) == 1.0
+
+
+def test_recall_breaks_distance_ties_by_item_order() -> None:
+    labels, emb = np.array([1, 0, 0, 1]), np.array([[2.0], [0.0], [-2.0], [10.0]])
+    # item 1 (at 0) is 4 from items 0 and 2: the earlier, item 0 of another identity, counts (a miss);
+    # item 0 -> item 1 (miss), item 2 -> item 1 (hit), item 3 -> item 0 (hit)
+    assert recall_at_k_score(labels, emb) == 0.5
+
+
+@pytest.mark.parametrize("func", EMBEDDING_METRICS)
+def test_embedding_metrics_validate_inputs(func) -> None:
+    labels, emb = _clusters(0)
+    with pytest.raises(MetricInputError, match=r"2-D \(n_samples, embedding_dim\)"):
+        func(labels, emb[:, 0])
+    with pytest.raises(MetricInputError, match="different numbers of samples"):
+        func(labels[:-1], emb)
+    with pytest.raises(MetricInputError, match="NaN or infinite"):
+        func(labels, np.where(np.arange(emb.size).reshape(emb.shape) == 3, np.nan, emb))
+    with pytest.raises(MetricInputError, match="at least 2 identities"):
+        func(np.zeros(len(labels), dtype=int), emb)
+    with pytest.raises(MetricInputError, match="at least 2 items"):
+        func(np.arange(len(labels)), emb)
+    with pytest.raises(MetricInputError, match="integer class labels"):
+        func(labels + 0.5, emb)
+
+
+@pytest.mark.parametrize("k", [0, 24, 1.5, True])
+def test_recall_rejects_bad_k(k) -> None:
+    labels, emb = _clusters(0)
+    with pytest.raises(MetricInputError, match="k must be an integer"):
+        recall_at_k_score(labels, emb, k=k)
+
+
+def test_embedding_metrics_are_registered_higher_is_better() -> None:
+    labels, emb = _clusters(1, spread=1.5)
+    assert get_metric("triplet_accuracy").func(labels, emb) == triplet_accuracy_score(labels, emb)
+    assert get_metric("verification_roc_auc_score").func(labels, emb) == verification_roc_auc_score(
+        labels, emb)
+    assert get_metric("recall_at_1").func(labels, emb) == recall_at_k_score(labels, emb, k=1)
+    for name in ("triplet_accuracy", "verification_roc_auc_score", "recall_at_1"):
+        assert get_metric(name).higher_is_better is True
