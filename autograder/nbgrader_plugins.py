@@ -115,14 +115,18 @@ def serving_source(model_file: str, variable: str, original: str,
     (and each of ``json_variables``, name -> file, from the JSON file the cell saved).
 
     The student already trained this model and saved it as ``model_file``; the notebook's tests
-    then run against exactly that model. When the file cannot be loaded, the cell's own code runs
+    then run against exactly that model (uncompiled when its compile settings cannot be restored,
+    e.g. a loss defined in the notebook). When the file cannot be loaded, the cell's own code runs
     (``original``, through IPython's transformer so magics work) and nothing is lost.
     """
     return (
         "# autograder: this cell trained the model when you ran it; grading loads the model you saved.\n"
         "import keras as _autograder_keras\n"
         "try:\n"
-        f"    {variable} = _autograder_keras.saving.load_model({model_file!r})\n"
+        "    try:\n"
+        f"        {variable} = _autograder_keras.saving.load_model({model_file!r})\n"
+        "    except Exception:  # e.g. a loss function defined in the notebook: load it uncompiled\n"
+        f"        {variable} = _autograder_keras.saving.load_model({model_file!r}, compile=False)\n"
         + "".join(
             f"    with open({file!r}) as _autograder_file:\n"
             f"        {name} = __import__('json').load(_autograder_file)\n"

@@ -354,3 +354,20 @@ def test_a_missing_json_result_runs_the_students_own_cell(shell, tmp_path, capsy
     assert result.success, result.error_in_exec
     assert shell.user_ns["history"] == "own" and shell.user_ns["model"] == "own"
     assert "h.json" in capsys.readouterr().out
+
+
+def test_a_model_compiled_with_a_notebook_loss_is_served_uncompiled(shell, tmp_path, capsys):
+    import keras
+
+    from autograder.nbgrader_plugins import serving_source
+
+    def notebook_loss(y_true, y_pred):  # not registered: Keras cannot restore the compile settings
+        return keras.ops.mean(y_pred)
+
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss=notebook_loss)
+    model.save(tmp_path / "m.keras")
+    result = shell.run_cell(serving_source("m.keras", "model", "raise RuntimeError('trained again')"))
+    assert result.success, result.error_in_exec
+    assert isinstance(shell.user_ns["model"], keras.Model)
+    assert "loaded m.keras, the model you saved" in capsys.readouterr().out
