@@ -56,8 +56,28 @@ def check_gradebook_and_report(demo: DemoOutcome, assignment: str, results: dict
             assert mine[cell].manual_score == pytest.approx(points, abs=1e-3)
         assert sum(mine[c].manual_score for c in model_cells) == pytest.approx(r.model_points, abs=1e-3)
         assert sum(g.score for g in mine.values()) == pytest.approx(r.total, abs=1e-3)
+    check_correct_submission_was_not_trained_again(demo, assignment)
     csv_path, _ = demo.reports[assignment]
     rows = {row["student"]: row for row in csv.DictReader(csv_path.open())}
     assert set(rows) == set(results)
     for r in results.values():
         assert float(rows[r.student]["gradebook_total"]) == pytest.approx(round(r.total, 2))
+
+
+def check_correct_submission_was_not_trained_again(demo: DemoOutcome, assignment: str) -> None:
+    """Never train twice: autograde served every training cell of the correct submission from its
+    saved model, and the graded notebook shows the student's own code again."""
+    from autograder.notebook import grade_id, read_notebook
+
+    spec = demo.course.spec(assignment)
+    cells = {m.autograde.training_cell: m.model_file for m in spec.models() if m.autograde.training_cell}
+    if not cells:
+        return
+    folder = demo.course.autograded_dir(assignment, "correct")
+    nb = read_notebook(folder / f"{spec.notebook}.ipynb")
+    served = {grade_id(c): c for c in nb.cells if grade_id(c) in cells}
+    assert set(served) == set(cells), f"training cells missing from the graded notebook: {cells}"
+    for cell_id, cell in served.items():
+        output = "".join(o.get("text", "") for o in cell.get("outputs", []))
+        assert f"autograder: loaded {cells[cell_id]}, the model you saved" in output, (cell_id, output)
+        assert "autograder" not in cell.source
