@@ -63,7 +63,8 @@ def transfer(content, style, steps, learning_rate=0.02):
     for _ in range(steps):
         with tf.GradientTape() as tape:
             maps = features(image)
-            loss = total_loss(content_loss(content_target, maps[CONTENT_LAYER]), style_loss(style_targets, maps))
+            c_loss = content_loss(content_target, maps[CONTENT_LAYER])
+            loss = total_loss(c_loss, style_loss(style_targets, maps))
         grad = tape.gradient(loss, image)
         optimizer.apply_gradients([(grad, image)])
         image.assign(tf.clip_by_value(image, 0.0, 1.0))
