@@ -78,9 +78,10 @@ def prepare_course(course_dir: Path, assignments: list[str], repo: Path | None =
         shutil.copytree(repo / "reference_models" / a, course_dir / "reference_models" / a)
     course = Course.at(course_dir)
     for a in assignments:  # references a task reads besides its own (e.g. the GAN's judge classifier)
-        if course.spec(a).tests_only:  # no model, so no task
+        spec = course.spec(a)
+        if spec.tests_only:  # no model, so no task
             continue
-        for other in getattr(get_task(course.spec(a).task), "uses_references", ()):
+        for other in getattr(get_task(spec.task), "uses_references", ()):
             if not course.reference_dir(other).exists():
                 shutil.copytree(repo / "reference_models" / other, course.reference_dir(other))
     return course

@@ -7,6 +7,7 @@ interrupted can be rerun and skips what is already graded.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -219,29 +220,33 @@ def measure_submission(ctx: GradingContext, student: str, model: ModelContext) -
     spec, course = model.spec, ctx.course
     task = get_task(spec.task, course.reference_dir(spec.assignment).parent)
     if hasattr(task, "measure_notebook"):  # the task grades notebook code itself, in the sandbox
-        scratch = course.scratch_dir(spec.assignment, student)
-        shutil.rmtree(scratch, ignore_errors=True)
-        try:
+        with _scratch(course, spec, student) as scratch:
             return task.measure_notebook(_graded_notebook(ctx, student, spec), spec, scratch, model.test)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
     if spec.mode == "load":
         path = course.submitted_dir(spec.assignment, student) / spec.model_file
         return measure_model_file(path, spec, task, model.test)
     from .train import train_model_from_notebook
 
-    scratch = course.scratch_dir(spec.assignment, student)
-    shutil.rmtree(scratch, ignore_errors=True)
-    try:
-        trained = train_model_from_notebook(_graded_notebook(ctx, student, spec), spec, scratch,
-                                            kind=getattr(task, "train_job", "train"))
+    with _scratch(course, spec, student) as scratch:
+        try:
+            trained = train_model_from_notebook(_graded_notebook(ctx, student, spec), spec, scratch,
+                                                kind=getattr(task, "train_job", "train"))
+        except SubmissionError as exc:
+            return Measurement(values={}, error=exc)
         measured = measure_model_file(trained, spec, task, model.test)
         if measured.error is not None:  # name the model as the student knows it
             reason = measured.error.reason.replace(f"'{trained.name}'", "the model your code built")
             measured = Measurement(values={}, error=type(measured.error)(reason))
         return measured
-    except SubmissionError as exc:
-        return Measurement(values={}, error=exc)
+
+
+@contextlib.contextmanager
+def _scratch(course: Course, spec: GradingSpec, student: str):
+    """A fresh, empty scratch folder for one submission's sandboxed job, removed afterwards."""
+    scratch = course.scratch_dir(spec.assignment, student)
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        yield scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
