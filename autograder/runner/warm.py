@@ -41,10 +41,14 @@ def warm_state(root: str, assignment: str, mode: str, env: dict[str, str] | None
     from .grade import GradingContext, kernel_overrides
     from .placement import enable_memory_growth
 
-    enable_memory_growth()  # imports TensorFlow now, before anything touches a GPU; no-op on CPU
+    from .kernel import prestart_factory
+
     course = Course(Path(root))
+    spec = course.spec(assignment)
+    api = course.nbgrader_api(**kernel_overrides(spec))
+    prestart_factory(api.config)  # notebook kernels: warm while this process warms up too
+    enable_memory_growth()  # imports TensorFlow now, before anything touches a GPU; no-op on CPU
     ctx = GradingContext.load(course, assignment, mode)
-    api = course.nbgrader_api(**kernel_overrides(ctx.spec))
     state = WarmState(ctx, api, current_device())
     _CACHE[key] = state
     return state

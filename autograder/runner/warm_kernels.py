@@ -1,0 +1,349 @@
+"""Warm notebook kernels: one sandboxed kernel factory per grading worker, one fresh kernel per notebook.
+
+A fresh kernel pays the TensorFlow import (seconds of CPU) before the notebook's first cell. A
+:class:`KernelFactory` is a sandbox (same namespaces, limits and unprivileged user as a kernel's)
+running :mod:`.zygote`: it imports ipykernel, numpy, TensorFlow and Keras once, then forks a new
+process for every notebook, which becomes that notebook's kernel. Between two notebooks the
+factory kills whatever the last kernel left running and empties ``/tmp`` and ``/dev/shm``; the
+grader empties the working folder. The kernel's working folder is the factory's folder (bound
+when the sandbox starts), so the notebook's files are copied in before, and what the kernel left
+copied back out after (links and special files dropped).
+
+Only with bubblewrap isolation: without a private pid namespace, "kill every other process" would
+reach the grader's own. A factory that fails in any way is dropped, and the kernel starts the
+usual way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .sandbox import Limits, Sandbox, base_env, prepare_scratch, sandbox_command
+
+ZYGOTE = Path(__file__).with_name("zygote.py")
+#: What a factory imports before forking: what the course's notebooks import first.
+PRELOAD = ("numpy", "tensorflow", "keras")
+READY_TIMEOUT_S = 120.0
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-factory-spawner")
+CLEAN_TIMEOUT_S = 30.0
+
+
+class FactoryError(RuntimeError):
+    """The factory did not answer as expected: it is dropped, kernels start the usual way."""
+
+
+@dataclass(frozen=True)
+class FactoryKey:
+    """What a factory's sandbox is made of; a kernel needing another sandbox needs another factory."""
+
+    limits: Limits
+    readonly: tuple[str, ...]
+    hidden: tuple[str, ...]
+
+
+class KernelFactory:
+    """A running :mod:`.zygote` in its own sandbox, and the pipe to it."""
+
+    def __init__(self, key: FactoryKey, modules: tuple[str, ...] = PRELOAD):
+        self.key = key
+        self.modules = modules
+        self.root = Path(tempfile.mkdtemp(prefix="agz-"))  # short: Unix socket paths are limited
+        self.work = self.root / "w"
+        self.sockets = self.root / "s"
+        self.box = Sandbox(
+            scratch=self.work, writable=(self.sockets,),
+            readonly=(ZYGOTE, *map(Path, key.readonly)), hidden=tuple(map(Path, key.hidden)),
+            limits=key.limits,
+        )
+        self._messages: queue.Queue = queue.Queue()
+        self.proc: subprocess.Popen | None = None
+        self.pid = 0  # the factory's pid inside its sandbox
+        self.busy = False
+        self._count = 0
+
+    # --- life of the factory ---------------------------------------------------------------
+
+    def start(self) -> None:
+        prepare_scratch(self.box)
+        env = base_env(self.box)
+        argv = [sys.executable, "-I", str(ZYGOTE), *self.modules,
+                "--keep", str(self.work.resolve()), str(self.sockets.resolve())]
+        cmd = sandbox_command(argv, self.box, env)
+        # The sandbox dies with the *thread* that started it (the leash's parent-death signal):
+        # factories are started by one thread that lives as long as this process.
+        self.proc = _SPAWNER.submit(
+            subprocess.Popen, cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=self.work,
+            env={"PATH": env["PATH"]}, start_new_session=True,
+        ).result()
+        threading.Thread(target=self._read, daemon=True, name="kernel-factory").start()
+
+    def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                self._messages.put(json.loads(line))
+            except ValueError:
+                continue
+        self._messages.put({"gone": True})
+
+    def _expect(self, key: str, timeout: float) -> dict:
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise FactoryError(f"the kernel factory did not say '{key}' within {timeout:g} s")
+            try:
+                message = self._messages.get(timeout=left)
+            except queue.Empty:
+                continue
+            if "gone" in message:
+                raise FactoryError("the kernel factory has exited")
+            if key in message:
+                return message
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
+        self.pid = int(self._expect("ready", timeout)["pid"])
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def _send(self, **command) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write((json.dumps(command) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError) as exc:
+            raise FactoryError(f"the kernel factory has exited ({exc})") from exc
+
+    def close_process(self) -> None:
+        """Stop the factory and everything in its sandbox."""
+        if self.proc is not None:
+            _kill_tree(self.proc.pid)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def close(self) -> None:
+        """Stop the factory and remove its folders."""
+        self.close_process()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    # --- one kernel ------------------------------------------------------------------------
+
+    def socket_dir(self) -> Path:
+        """A fresh folder for one kernel's connection file and sockets, visible inside."""
+        self._count += 1
+        folder = self.sockets / f"k{self._count}"
+        folder.mkdir()
+        prepare_scratch(replace(self.box, writable=(folder,)))
+        return folder
+
+    def fork(self, source: Path, args: list[str], env: dict[str, str]) -> ForkedKernel:
+        """Start a kernel in the factory's folder, filled with a copy of ``source``."""
+        _empty(self.work)
+        shutil.copytree(source, self.work, dirs_exist_ok=True, symlinks=True)
+        prepare_scratch(self.box)
+        self._send(fork={"cwd": str(self.work), "args": args, "env": env})
+        ns_pid = int(self._expect("forked", 30)["forked"])
+        host_pid = _host_pid(self.proc.pid, ns_pid) if self.proc else None
+        if host_pid is None:
+            raise FactoryError("the forked kernel was not found")
+        return ForkedKernel(self, host_pid)
+
+    def finish(self, source: Path) -> None:
+        """After the kernel has exited: wait until the factory has cleaned up, then copy what the
+        kernel left in the folder back to ``source`` (replacing it) and empty the folder."""
+        from .kernel import reclaim
+
+        try:
+            self._expect("clean", CLEAN_TIMEOUT_S)
+        except FactoryError:
+            self.close_process()  # nothing may go on writing in the folder
+            raise
+        finally:
+            reclaim(self.work)  # links and special files dropped, files owned by the grader again
+            _empty(source)
+            shutil.copytree(self.work, source, dirs_exist_ok=True)
+            _empty(self.work)
+            self.busy = False
+
+    def release(self) -> None:
+        """Give the factory back unused."""
+        self.busy = False
+
+
+class ForkedKernel:
+    """The ``subprocess.Popen`` face of a forked kernel, for jupyter_client's provisioner."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, factory: KernelFactory, pid: int):
+        self.factory = factory
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                while True:
+                    message = self.factory._messages.get_nowait()
+                    if "exited" in message:
+                        self.returncode = int(message["exited"])
+                        break
+                    if "gone" in message:
+                        self.factory._messages.put(message)
+                        self.returncode = -signal.SIGKILL
+                        break
+            except queue.Empty:
+                pass
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if end is not None and time.monotonic() > end:
+                raise subprocess.TimeoutExpired("kernel", timeout)
+            time.sleep(0.05)
+        return self.returncode  # type: ignore[return-value]
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is not None:
+            return
+        try:
+            self.factory._send(signal=int(signum))
+        except FactoryError:
+            pass
+        if signum == signal.SIGKILL:  # do not rely on the factory alone for a kill
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+def _empty(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _ns_pid(pid: int) -> int | None:
+    """The innermost pid namespace's pid of host process ``pid``."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("NSpid:"):
+                return int(line.split()[-1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _host_pid(root: int, ns_pid: int) -> int | None:
+    """The host pid of the process of pid ``ns_pid`` inside the sandbox started as ``root``."""
+    import psutil
+
+    try:
+        tree = psutil.Process(root).children(recursive=True)
+    except psutil.Error:
+        return None
+    for proc in tree:
+        if _ns_pid(proc.pid) == ns_pid and proc.pid != ns_pid:
+            return proc.pid
+    return None
+
+
+def _kill_tree(pid: int) -> None:
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return
+    for proc in reversed(procs):
+        try:
+            proc.kill()
+        except psutil.Error:
+            continue
+
+
+# --- one factory per worker process ---------------------------------------------------------------
+
+_FACTORY: KernelFactory | None = None
+_LOCK = threading.Lock()
+
+
+def take_factory(key: FactoryKey) -> KernelFactory | None:
+    """This process's ready factory for ``key`` (started on first use), or None when warm kernels
+    cannot be used here (no bubblewrap) or the factory failed to start."""
+    from .sandbox import isolation_mode
+
+    global _FACTORY
+    if isolation_mode() != "bwrap" or os.environ.get("AUTOGRADER_WARM_KERNELS") == "0":
+        return None
+    with _LOCK:
+        factory = _FACTORY
+        if factory is not None and not factory.alive():
+            if not factory.busy:  # else the kernel it forked cleans up when it is shut down
+                factory.close()
+            factory = _FACTORY = None
+        if factory is not None and factory.busy:
+            return None  # another kernel of this process is running: this one starts cold
+        if factory is not None and factory.key != key:
+            factory.close()
+            factory = _FACTORY = None
+        if factory is None:
+            factory = KernelFactory(key)
+            try:
+                factory.start()
+                factory.wait_ready()
+            except (FactoryError, OSError) as exc:
+                print(f"autograder: warm kernels unavailable, starting kernels the usual way: {exc}",
+                      file=sys.stderr)
+                factory.close()
+                return None
+            _FACTORY = factory
+        factory.busy = True  # reserved for the caller until finish() or release()
+        return factory
+
+
+def drop_factory(factory: KernelFactory, keep_files: bool = False) -> None:
+    """Stop a factory that misbehaved; the next kernel gets a new one. ``keep_files`` leaves its
+    folders for the caller to remove (a kernel started the usual way may still use its sockets)."""
+    global _FACTORY
+    with _LOCK:
+        if _FACTORY is factory:
+            _FACTORY = None
+    if keep_files:
+        factory.close_process()
+    else:
+        factory.close()
+
+
+def close_factory() -> None:
+    global _FACTORY
+    with _LOCK:
+        factory, _FACTORY = _FACTORY, None
+    if factory is not None:
+        factory.close()
