@@ -135,6 +135,9 @@ class MemorySampler(threading.Thread):
     pid: int
     interval: float = 0.25
     samples: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
+    # Proportional set size of each worker's whole process tree: the worker, its kernel factory
+    # and the kernel of the moment (pages a forked kernel shares with its factory count once).
+    tree_pss: dict[int, list[float]] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self):
@@ -158,6 +161,7 @@ class MemorySampler(threading.Thread):
                 except psutil.Error:
                     continue
                 self.samples.setdefault(child.pid, []).append((time.perf_counter() - start, rss))
+                self.tree_pss.setdefault(child.pid, []).append(_tree_pss_mib(child))
             self.stop.wait(self.interval)
 
     def summary(self) -> dict[str, float | int]:
@@ -173,7 +177,24 @@ class MemorySampler(threading.Thread):
             "peak_rss_mib_per_worker": round(max(r for s in self.samples.values() for _, r in s), 1),
             "rss_first_third_mib": peak(0, end / 3),
             "rss_last_third_mib": peak(2 * end / 3, end),
+            "peak_pss_mib_per_worker_tree": round(max(max(v) for v in self.tree_pss.values()), 1),
         }
+
+
+def _tree_pss_mib(proc) -> float:
+    import psutil
+
+    total = 0
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for p in procs:
+        try:
+            total += p.memory_full_info().pss
+        except psutil.Error:
+            continue
+    return total / MIB
 
 
 def run_ours(course, assignment: str) -> tuple[float, dict[str, float], dict[str, float], dict]:
@@ -293,6 +314,7 @@ def bench(workdir: Path, assignment: str, n: int, reuse: bool = False) -> dict:
         "rss_first_third_mib": memory.get("rss_first_third_mib"),
         "rss_last_third_mib": memory.get("rss_last_third_mib"),
         "workers": memory.get("workers"),
+        "peak_pss_mib_per_worker_tree": memory.get("peak_pss_mib_per_worker_tree"),
         "load_scoring_per_s": round(scoring_rate, 1),
         # Other work on the machine slows every way down: the 1-minute load before, between, after.
         "loadavg_1min": [round(x, 1) for x in load],

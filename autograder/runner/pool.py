@@ -2,10 +2,11 @@
 
 Each worker starts once (spawned, never forked: TensorFlow does not survive ``fork``), takes its
 slot of the worker plan (the GPU it owns, or CPU), imports TensorFlow, loads the spec, the
-reference metrics and the hidden split, and opens nbgrader's API; then it grades one submission
-after another. Student code still runs only in a fresh sandbox per submission (the kernel and the
-train-mode child), so warm workers share nothing between students. The parent records each result
-(gradebook, result file) as it arrives.
+reference metrics and the hidden split, opens nbgrader's API and starts its warm kernel factory
+(:mod:`.warm_kernels`); then it grades one submission after another. Student code still runs only
+in a fresh process per submission (a kernel forked from the factory, then emptied away; the
+train-mode child in its own sandbox), so warm workers share nothing between students. The parent
+records each result (gradebook, result file) as it arrives.
 """
 
 from __future__ import annotations

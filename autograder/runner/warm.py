@@ -2,8 +2,8 @@
 
 Local pool workers and Ray workers both grade many submissions in one long-lived process. What
 they keep between submissions is only the grader's own state (spec, reference metrics, hidden
-split, nbgrader's API); student code runs in a fresh sandbox per submission, so warm workers share
-nothing between students.
+split, nbgrader's API) and a warm kernel factory (:mod:`.warm_kernels`); student code runs in a
+fresh process per submission, so warm workers share nothing between students.
 """
 
 from __future__ import annotations
@@ -39,9 +39,8 @@ def warm_state(root: str, assignment: str, mode: str, env: dict[str, str] | None
     warnings.filterwarnings("ignore", message=".*not in session.*")
     from ..models import current_device
     from .grade import GradingContext, kernel_overrides
-    from .placement import enable_memory_growth
-
     from .kernel import prestart_factory
+    from .placement import enable_memory_growth
 
     course = Course(Path(root))
     spec = course.spec(assignment)

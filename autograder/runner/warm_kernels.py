@@ -16,6 +16,7 @@ usual way.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import queue
@@ -292,6 +293,7 @@ def _kill_tree(pid: int) -> None:
 
 _FACTORY: KernelFactory | None = None
 _LOCK = threading.Lock()
+_ATEXIT: list[bool] = []
 
 
 def take_factory(key: FactoryKey) -> KernelFactory | None:
@@ -324,6 +326,9 @@ def take_factory(key: FactoryKey) -> KernelFactory | None:
                 factory.close()
                 return None
             _FACTORY = factory
+            if not _ATEXIT:
+                atexit.register(close_factory)  # its folders go with this process
+                _ATEXIT.append(True)
         factory.busy = True  # reserved for the caller until finish() or release()
         return factory
 

@@ -1,8 +1,9 @@
 """A warm kernel factory that runs inside the sandbox: import once, fork one kernel per notebook.
 
 Usage (only through :mod:`.warm_kernels`, inside a sandbox): ``python -I zygote.py MODULE...
---keep FOLDER...`` (the ``--keep`` folders are the grader's, bound inside ``/tmp``: never wiped). It imports ipykernel and ``MODULE...`` (numpy, TensorFlow, Keras), says ``ready``, then
-reads one JSON command per line on stdin and answers one JSON line on stdout:
+--keep FOLDER...`` (the ``--keep`` folders are the grader's, bound inside ``/tmp``: never wiped).
+It imports ipykernel and ``MODULE...`` (numpy, TensorFlow, Keras), says ``ready``, then reads one
+JSON command per line on stdin and answers one JSON line on stdout:
 
 * ``{"fork": {"cwd": ..., "args": [...], "env": {...}}}``: fork a child that becomes an IPython
   kernel started with ``args`` (``-f CONNECTION_FILE ...``, as ``python -m ipykernel_launcher``
@@ -76,7 +77,11 @@ def wipe(folder: str, keep: tuple[str, ...] = ()) -> None:
         return
     for name in entries:
         path = os.path.join(folder, name)
-        if any(k == path or k.startswith(path + "/") for k in keep):
+        if any(k == path for k in keep):
+            continue
+        if any(k.startswith(path + "/") for k in keep):
+            if os.path.isdir(path) and not os.path.islink(path):
+                wipe(path, keep)  # a folder on the way to a kept one: empty the rest of it
             continue
         try:
             if os.path.isdir(path) and not os.path.islink(path):
