@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
 from pathlib import Path
@@ -56,6 +57,9 @@ def cmd_grade(args) -> int:
     executor = make_executor(args.executor, workers=args.workers, address=args.address)
     course = _course(args)
     formats = parse_formats(args.format)
+    if not args.no_pictures:
+        # The report runs the saved models here: Keras' import (seconds) overlaps the grading.
+        _import_in_background("keras")
     for a in _assignments(args, course):
         if args.collect:
             from .demo import _check
@@ -68,6 +72,20 @@ def cmd_grade(args) -> int:
             continue
         _print_report(make_report(course, a, formats, pictures=not args.no_pictures))
     return 0
+
+
+def _import_in_background(module: str) -> None:
+    import importlib
+    import threading
+
+    def run() -> None:
+        from .models import quiet_tensorflow
+
+        quiet_tensorflow()
+        with contextlib.suppress(Exception):  # the report imports it again and says what failed
+            importlib.import_module(module)
+
+    threading.Thread(target=run, daemon=True, name=f"import-{module}").start()
 
 
 def cmd_report(args) -> int:

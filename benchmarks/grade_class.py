@@ -7,7 +7,8 @@ For each assignment it builds a demo course, lets the simulated students of ``au
 fetch, fill in, run and submit it (once each), then copies those submissions into N students
 (cycling through the simulated ones: correct, weak, broken, ...). Then, on the same course:
 
-1. **stock**: ``nbgrader autograde <a> --force`` (one command, submissions one at a time), then one
+1. **stock**: ``nbgrader autograde <a> --force`` (one command, submissions one at a time) with
+   nbgrader's own kernels (jupyter_client's kernel manager: not our sandboxed, warm one), then one
    scoring process that loads each saved model and scores it (TensorFlow loaded once);
 2. **ours**: ``autograder grade <a> --force`` with default settings (a subprocess; its pool
    workers' resident memory is sampled);
@@ -38,6 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 MIB = 1024 * 1024
+STOCK_KERNEL_MANAGER = "jupyter_client.manager.AsyncKernelManager"
 
 
 def log(msg: str) -> None:
@@ -107,7 +109,10 @@ def run_stock(course, assignment: str) -> tuple[float, dict[str, float], dict[st
     from autograder.gradebook import notebook_grade_cells, read_grades
 
     start = time.perf_counter()
-    proc = subprocess.run([str(BIN / "nbgrader"), "autograde", assignment, "--force"],
+    # As an instructor runs it today: nbgrader's own kernels (this course's nbgrader_config.py
+    # would otherwise give it our sandboxed, warm kernels).
+    proc = subprocess.run([str(BIN / "nbgrader"), "autograde", assignment, "--force",
+                           f"--Execute.kernel_manager_class={STOCK_KERNEL_MANAGER}"],
                           cwd=course.root, env=_env(), capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"nbgrader autograde failed:\n{proc.stderr[-3000:]}")
