@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from process_helpers import processes_named
 
 from autograder.errors import NotebookError, StudentCodeError, SubmissionError, TimeLimitError
 from autograder.models import load_model_safely
@@ -197,19 +198,6 @@ def test_builder_returning_an_uncompiled_model(tmp_path: Path) -> None:
     assert_reason(info.value, "build_model()", "compiled")
 
 
-def _processes_named(name: str) -> list[int]:
-    """Host pids whose command name is ``name`` (the sandbox's own pid namespace hides host pids)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == name:
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 def test_infinite_loop_hits_the_time_limit(tmp_path: Path) -> None:
     # The child renames itself with a unique name: a pid it writes would be a pid of the sandbox's
     # own pid namespace, which can belong to an unrelated process out here.
@@ -234,9 +222,9 @@ def test_infinite_loop_hits_the_time_limit(tmp_path: Path) -> None:
     # reached, the looping child must be gone (reaped within a few seconds), not left running.
     if (tmp_path / "work" / "looping").is_file():
         deadline = time.monotonic() + 5
-        while _processes_named(name) and time.monotonic() < deadline:
+        while processes_named(name) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert _processes_named(name) == [], "the looping child outlived its time limit"
+        assert processes_named(name) == [], "the looping child outlived its time limit"
 
 
 # ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook
+from process_helpers import processes_named
 
 from autograder.runner import warm_kernels
 from autograder.runner.kernel import SandboxedKernelManager, violation_for
@@ -44,18 +45,6 @@ def execute(folder: Path, *cells: str, warm: bool = True, wall_s: float | None =
 
 def printed(nb) -> list[str]:
     return ["".join(o.get("text", "") for o in cell.outputs).strip() for cell in nb.cells]
-
-
-def processes_named(name: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == name:
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 def test_kernel_is_forked_warm_and_gets_the_notebook_folder(tmp_path):
