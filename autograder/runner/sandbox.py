@@ -239,6 +239,28 @@ def base_env(box: Sandbox) -> dict[str, str]:
     }
 
 
+def process_tree(pid: int) -> list:
+    """``pid`` and all its descendants (psutil processes); empty when it is gone."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid`` and all its descendants, deepest first."""
+    import psutil
+
+    for p in reversed(process_tree(pid)):
+        try:
+            p.kill()
+        except psutil.Error:
+            continue
+
+
 class Watchdog(threading.Thread):
     """Kills a sandboxed process tree that exceeds its wall time, memory or disk limit."""
 
@@ -255,13 +277,7 @@ class Watchdog(threading.Thread):
         self._stop.set()
 
     def _tree(self):
-        import psutil
-
-        try:
-            root = psutil.Process(self.pid)
-            return [root, *root.children(recursive=True)]
-        except psutil.Error:
-            return []
+        return process_tree(self.pid)
 
     def _rss_mb(self, procs) -> float:
         import psutil
@@ -285,15 +301,10 @@ class Watchdog(threading.Thread):
         return total / 2**20
 
     def kill(self, reason: str) -> None:
-        import psutil
 
         if self.reason is None:
             self.reason = reason
-        for p in reversed(self._tree()):
-            try:
-                p.kill()
-            except psutil.Error:
-                continue
+        kill_tree(self.pid)
 
     def run(self) -> None:
         lim = self.box.limits

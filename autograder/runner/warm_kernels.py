@@ -28,10 +28,10 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from .sandbox import Limits, Sandbox, base_env, prepare_scratch, sandbox_command
+from .sandbox import Limits, Sandbox, base_env, kill_tree, prepare_scratch, sandbox_command
 
 ZYGOTE = Path(__file__).with_name("zygote.py")
 #: What a factory imports before forking: what the course's notebooks import first.
@@ -131,7 +131,7 @@ class KernelFactory:
     def close_process(self) -> None:
         """Stop the factory and everything in its sandbox."""
         if self.proc is not None:
-            _kill_tree(self.proc.pid)
+            kill_tree(self.proc.pid)
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -148,8 +148,7 @@ class KernelFactory:
         """A fresh folder for one kernel's connection file and sockets, visible inside."""
         self._count += 1
         folder = self.sockets / f"k{self._count}"
-        folder.mkdir()
-        prepare_scratch(replace(self.box, writable=(folder,)))
+        folder.mkdir()  # made the sandbox user's by fork(), or by the cold sandbox that uses it
         return folder
 
     def fork(self, source: Path, args: list[str], env: dict[str, str]) -> ForkedKernel:
@@ -272,21 +271,6 @@ def _host_pid(root: int, ns_pid: int) -> int | None:
         if _ns_pid(proc.pid) == ns_pid and proc.pid != ns_pid:
             return proc.pid
     return None
-
-
-def _kill_tree(pid: int) -> None:
-    import psutil
-
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return
-    for proc in reversed(procs):
-        try:
-            proc.kill()
-        except psutil.Error:
-            continue
 
 
 # --- one factory per worker process ---------------------------------------------------------------
