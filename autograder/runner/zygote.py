@@ -2,8 +2,9 @@
 
 Usage (only through :mod:`.warm_kernels`, inside a sandbox): ``python -I zygote.py MODULE...
 --keep FOLDER...`` (the ``--keep`` folders are the grader's, bound inside ``/tmp``: never wiped).
-It imports ipykernel and ``MODULE...`` (numpy, TensorFlow, Keras), says ``ready``, then reads one
-JSON command per line on stdin and answers one JSON line on stdout:
+It imports what a kernel imports as it starts (ipykernel, its shell and debugger) and
+``MODULE...`` (numpy, TensorFlow, Keras), says ``ready``, then reads one JSON command per line on
+stdin and answers one JSON line on stdout:
 
 * ``{"fork": {"cwd": ..., "args": [...], "env": {...}}}``: fork a child that becomes an IPython
   kernel started with ``args`` (``-f CONNECTION_FILE ...``, as ``python -m ipykernel_launcher``
@@ -33,6 +34,12 @@ import time
 
 PR_SET_DUMPABLE = 4
 WIPED = ("/tmp", "/dev/shm")
+#: What every kernel imports while it initializes (its shell, debugger, history): once, here.
+KERNEL_MODULES = (
+    "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
+    "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.logger",
+    "IPython.core.oinspect", "tornado.queues", "sqlite3",
+)
 
 
 def _say(out, **message) -> None:
@@ -145,7 +152,14 @@ def serve(modules: list[str], keep: tuple[str, ...]) -> None:
     os.dup2(2, 1)  # stray prints of the imports must not garble the protocol
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    importlib.import_module("ipykernel.kernelapp")
+    # debugpy (the kernel's debugger) warns at import that frozen modules may hide breakpoints
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    for name in KERNEL_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # another ipykernel/IPython version: that kernel imports what it needs
+            if name == "ipykernel.kernelapp":
+                raise
     for name in modules:
         importlib.import_module(name)
     _say(out, ready=True, pid=os.getpid())
