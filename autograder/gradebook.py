@@ -76,8 +76,8 @@ def _record_cell(gb, model: GradingSpec, result: SubmissionResult, parts: list[P
         pass
 
 
-def read_grades(db_url: str, assignment: str) -> list[GradeRow]:
-    """Every grade of every submission of ``assignment``."""
+def read_grades(db_url: str, assignment: str, student: str | None = None) -> list[GradeRow]:
+    """Every grade of every submission of ``assignment`` (only ``student``'s, when given)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     ensure_tools_on_path()
@@ -86,9 +86,11 @@ def read_grades(db_url: str, assignment: str) -> list[GradeRow]:
     with Gradebook(db_url) as gb:
         try:
             assignment_obj = gb.find_assignment(assignment)
+            submissions = (gb.assignment_submissions(assignment) if student is None
+                           else [gb.find_submission(assignment, student)])
         except MissingEntry:
             return rows
-        for sub in gb.assignment_submissions(assignment):
+        for sub in submissions:
             for nb in sub.notebooks:
                 for g in nb.grades:
                     rows.append(GradeRow(

@@ -105,6 +105,9 @@ def test_gradebook_holds_every_score(demo):
         assert task.manual_score == pytest.approx(r.model_points, abs=1e-3)
         assert task.extra_credit == pytest.approx(r.extra_credit, abs=1e-3)
         assert sum(g.score for g in mine.values()) == pytest.approx(r.total, abs=1e-3)
+        assert read_grades(course.db_url, "digits", r.student) == [
+            g for g in grades if g.student == r.student]
+    assert read_grades(course.db_url, "digits", "nobody") == []
 
 
 def test_nbgrader_export_shows_model_scores(demo, tmp_path):
