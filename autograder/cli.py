@@ -57,10 +57,11 @@ def cmd_grade(args) -> int:
     executor = make_executor(args.executor, workers=args.workers, address=args.address)
     course = _course(args)
     formats = parse_formats(args.format)
-    if not args.no_pictures:
-        # The report runs the saved models here: Keras' import (seconds) overlaps the grading.
-        _import_in_background("keras")
     for a in _assignments(args, course):
+        if not args.no_pictures and (args.mode or course.spec(a).mode) != "load":
+            # The report runs the saved models here (in load mode the grading workers make their
+            # pictures as they score them): Keras' import (seconds) overlaps the grading.
+            _import_in_background("keras")
         if args.collect:
             from .demo import _check
 

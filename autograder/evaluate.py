@@ -6,6 +6,7 @@ by the same code on the same hidden data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,10 +36,28 @@ def measure_outputs(task: Task, spec: GradingSpec, outputs: np.ndarray, test: Sp
     return {m.name: float(task.measure(m.name, outputs, test)) for m in spec.metrics}
 
 
-def measure_model_file(path: Path, spec: GradingSpec, task: Task, test: Split) -> Measurement:
-    """Load ``path`` safely, run it on ``test`` and measure every metric of ``spec``."""
+def measure_model_file(path: Path, spec: GradingSpec, task: Task, test: Split, *,
+                       then: Callable[[object | None], None] | None = None) -> Measurement:
+    """Load ``path`` safely, run it on ``test`` and measure every metric of ``spec``.
+
+    ``then`` gets the loaded model afterwards (``None`` when it could not be loaded), for more
+    work with the same model (the report's pictures) without loading it again.
+    """
     try:
         model = load_model_safely(path, max_mb=spec.budget.max_model_mb)
+    except SubmissionError as exc:
+        if then is not None:
+            then(None)
+        return Measurement(values={}, error=exc)
+    measured = measure_model(model, path, spec, task, test)
+    if then is not None:
+        then(model)
+    return measured
+
+
+def measure_model(model, path: Path, spec: GradingSpec, task: Task, test: Split) -> Measurement:
+    """Run a loaded ``model`` (saved at ``path``) on ``test`` and measure every metric of ``spec``."""
+    try:
         run_saved_model = getattr(task, "run_saved_model", None)
         run_model = getattr(task, "run_model", None)
         if run_saved_model is not None:

@@ -71,6 +71,8 @@ class NeighbourPictures:
 
 
 Pictures = ClassifierPictures | ReconstructionPictures | NeighbourPictures
+#: How many examples of a split the pictures are made from.
+PICTURE_EXAMPLES = 500
 
 
 def classifier_pictures(scores: np.ndarray, split: Split, n_mistakes: int = 2) -> ClassifierPictures:
@@ -157,11 +159,17 @@ def pictures_of_outputs(task: str, outputs, split: Split) -> Pictures | None:
 
 def model_outputs(path: Path, spec: GradingSpec, split: Split):
     """Load ``path`` safely and run it on ``split`` as grading does (the task's own runner)."""
-    from .models import load_model_safely, predict
+    from .models import load_model_safely
+
+    return run_on(load_model_safely(path, max_mb=spec.budget.max_model_mb), spec, split)
+
+
+def run_on(model, spec: GradingSpec, split: Split):
+    """Run a loaded ``model`` on ``split`` as grading does (the task's own runner)."""
+    from .models import predict
     from .tasks import get_task
 
     task = get_task(spec.task)
-    model = load_model_safely(path, max_mb=spec.budget.max_model_mb)
     run_model = getattr(task, "run_model", None)
     if run_model is not None:
         return run_model(model, split)
@@ -174,6 +182,14 @@ def model_pictures(path: Path, spec: GradingSpec, split: Split) -> Pictures | No
         return None
     try:
         return pictures_of_outputs(spec.task, model_outputs(path, spec, split), split)
+    except (SubmissionError, ValueError):
+        return None
+
+
+def pictures_of_model(model, spec: GradingSpec, split: Split) -> Pictures | None:
+    """Pictures of a loaded ``model`` on ``split``; ``None`` when it cannot be run."""
+    try:
+        return pictures_of_outputs(spec.task, run_on(model, spec, split), split)
     except (SubmissionError, ValueError):
         return None
 
@@ -192,12 +208,14 @@ class ClassPictures:
 
 
 def class_pictures(course, assignment: str, students: list[str], split: str = "test",
-                   limit: int = 500) -> ClassPictures:
+                   limit: int = PICTURE_EXAMPLES) -> ClassPictures:
     """Each student's saved models (load mode) run on ``limit`` examples of ``split``.
 
     For the instructor report (hidden ``test`` data is fine there). Keyed by each model's grade id,
-    so the models of a multi-model assignment stay apart.
+    so the models of a multi-model assignment stay apart. Pictures the grading worker stored for
+    the same model file and examples (:mod:`autograder.picture_cache`) are used as they are.
     """
+    from . import picture_cache
     from .errors import AutograderError
 
     try:
@@ -209,7 +227,11 @@ def class_pictures(course, assignment: str, students: list[str], split: str = "t
         data = _data(spec, split, limit)
         for student in students if data is not None else []:
             path = course.submitted_dir(assignment, student) / spec.model_file
-            pictures = model_pictures(path, spec, data)
+            if not path.is_file():
+                continue
+            pictures = picture_cache.lookup(course, assignment, student, spec, path, data)
+            if pictures is picture_cache.MISSING:
+                pictures = model_pictures(path, spec, data)
             if pictures is not None:
                 by_model.setdefault(spec.model_grade_id, {})[student] = pictures
     note = "" if by_model else "no model pictures: no saved model could be run (train mode keeps none)"

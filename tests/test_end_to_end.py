@@ -134,6 +134,45 @@ def test_report_files_match_results(demo):
     assert "<table" in page and "correct" in page and "digits_model.keras" in page
 
 
+def test_report_pictures_are_the_grading_workers_and_need_no_tensorflow(demo):
+    """Grading stored each saved model's pictures; a report made afterwards uses them without
+    importing TensorFlow, and they are the very pictures the report would have made itself."""
+    import numpy as np
+
+    from autograder.data import load_dataset
+    from autograder.pictures import PICTURE_EXAMPLES, first, model_pictures
+
+    course = demo.course
+    spec = course.spec("digits")
+    saved = sorted(r.student for r in demo.results["digits"]
+                   if (course.submitted_dir("digits", r.student) / spec.model_file).is_file())
+    assert saved and "forgot_to_save" not in saved
+    stored = course.results_dir("digits") / "pictures"
+    assert sorted(p.name for p in stored.glob("*.npz")) == [f"{s}.{spec.model_grade_id}.npz" for s in saved]
+    code = (
+        "import sys, json; from pathlib import Path; from autograder.course import Course; "
+        "from autograder.pictures import class_pictures; "
+        f"found = class_pictures(Course(Path({str(course.root)!r})), 'digits', {saved!r}); "
+        f"print(json.dumps([sorted(found.by_model[{spec.model_grade_id!r}]), "
+        "'tensorflow' in sys.modules, 'keras' in sys.modules]))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert shown == [[s for s in saved if s != "cell_raises"], False, False]
+    from autograder import picture_cache
+
+    examples = first(load_dataset(spec.dataset, "test"), PICTURE_EXAMPLES)
+    for student in saved:
+        path = course.submitted_dir("digits", student) / spec.model_file
+        kept = picture_cache.lookup(course, "digits", student, spec, path, examples)
+        made = model_pictures(path, spec, examples)
+        assert (kept is None) == (made is None)
+        if made is not None:
+            assert np.array_equal(kept.confusion, made.confusion) and kept.confusion.sum() == len(examples)
+            assert np.array_equal(kept.mistake_images, made.mistake_images)
+
+
 def test_rerun_skips_finished_submissions(demo):
     messages = []
     again = grade_assignment(demo.course, "digits", log=messages.append)

@@ -223,8 +223,15 @@ def measure_submission(ctx: GradingContext, student: str, model: ModelContext) -
         with _scratch(course, spec, student) as scratch:
             return task.measure_notebook(_graded_notebook(ctx, student, spec), spec, scratch, model.test)
     if spec.mode == "load":
+        from ..picture_cache import remember
+
         path = course.submitted_dir(spec.assignment, student) / spec.model_file
-        return measure_model_file(path, spec, task, model.test)
+
+        def pictures(loaded) -> None:  # the report's pictures of this model, made while it is loaded
+            if path.is_file() and not path.is_symlink():
+                remember(course, spec.assignment, student, spec, path, loaded, model.test)
+
+        return measure_model_file(path, spec, task, model.test, then=pictures)
     from .train import train_model_from_notebook
 
     with _scratch(course, spec, student) as scratch:
