@@ -49,14 +49,18 @@ def _print_report(written) -> None:
 
 
 def cmd_grade(args) -> int:
-    from .instructor_report import make_report
-    from .reports.export import parse_formats
     from .runner.executors import make_executor
-    from .runner.grade import grade_assignment
 
     executor = make_executor(args.executor, workers=args.workers, address=args.address)
+    if hasattr(executor, "warm_up"):
+        executor.warm_up()  # the workers' imports (seconds) overlap this process's own
+    from .instructor_report import make_report
+    from .reports.export import parse_formats
+    from .runner.grade import grade_assignment
+
     course = _course(args)
     formats = parse_formats(args.format)
+    _import_in_background(*REPORT_MODULES)
     for a in _assignments(args, course):
         if not args.no_pictures and (args.mode or course.spec(a).mode) != "load":
             # The report runs the saved models here (in load mode the grading workers make their
@@ -75,7 +79,11 @@ def cmd_grade(args) -> int:
     return 0
 
 
-def _import_in_background(module: str) -> None:
+#: What the report imports (plots, parquet) that grading does not: imported while grading runs.
+REPORT_MODULES = ("matplotlib.figure", "matplotlib.backends.backend_agg", "pyarrow.parquet")
+
+
+def _import_in_background(*modules: str) -> None:
     import importlib
     import threading
 
@@ -83,10 +91,11 @@ def _import_in_background(module: str) -> None:
         from .models import quiet_tensorflow
 
         quiet_tensorflow()
-        with contextlib.suppress(Exception):  # the report imports it again and says what failed
-            importlib.import_module(module)
+        for module in modules:
+            with contextlib.suppress(Exception):  # the report imports it again and says what failed
+                importlib.import_module(module)
 
-    threading.Thread(target=run, daemon=True, name=f"import-{module}").start()
+    threading.Thread(target=run, daemon=True, name="import-for-report").start()
 
 
 def cmd_report(args) -> int:

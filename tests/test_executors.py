@@ -137,6 +137,40 @@ def test_local_pool_failing_inside_the_grader_is_logged_and_the_batch_goes_on(tm
     assert sorted(m.split(":")[0] for m in failures) == ["a", "b"]
 
 
+def test_cpu_workers_fork_from_one_server_and_gpu_workers_start_fresh(monkeypatch):
+    from autograder.runner.placement import plan_workers
+    from autograder.runner.pool import WORKER_PRELOAD, worker_context
+
+    monkeypatch.delenv("AUTOGRADER_WORKER_START", raising=False)
+    assert worker_context(plan_workers(0, 4, 10)).get_start_method() == "forkserver"
+    assert "tensorflow" in WORKER_PRELOAD
+    # a GPU worker must set CUDA_VISIBLE_DEVICES before TensorFlow is imported
+    assert worker_context(plan_workers(1, 4, 10)).get_start_method() == "spawn"
+    monkeypatch.setenv("AUTOGRADER_WORKER_START", "spawn")
+    assert worker_context(plan_workers(0, 4, 10)).get_start_method() == "spawn"
+
+
+def test_the_fork_server_goes_after_a_batch_and_comes_back_for_the_next(tmp_path, monkeypatch):
+    import os
+    import time
+    from multiprocessing import forkserver
+
+    monkeypatch.delenv("AUTOGRADER_WORKER_START", raising=False)
+    server = forkserver._forkserver
+    for _ in range(2):
+        messages = []
+        list(LocalExecutor(workers=2).run(_ctx_of_missing_course(tmp_path), ["a", "b"], messages.append))
+        assert sum("grading failed inside the grader" in m for m in messages) == 2
+        pid = server._forkserver_pid or 0
+        end = time.monotonic() + 60
+        while server._forkserver_pid is not None and time.monotonic() < end:
+            time.sleep(0.1)
+        assert server._forkserver_pid is None  # stopped (and reaped) after the batch
+        if pid:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+
+
 class _FlakyRay:
     """Stands in for the ray module: ``init`` fails ``failures`` times with ``error``."""
 

@@ -151,3 +151,23 @@ def test_factory_ignores_a_signal_for_a_finished_kernel_and_stops_cleanly(tmp_pa
     assert printed(nb) == ["ok"] and warm_kernels._FACTORY is factory
     warm_kernels.close_factory()
     assert not factory.alive() and not factory.root.exists()
+
+
+def _grade_one_notebook(folder: str, roots) -> None:
+    execute(Path(folder), "print('graded')")
+    roots.put(str(warm_kernels._FACTORY.root))
+
+
+def test_a_worker_forked_by_the_fork_server_removes_its_factory_when_it_exits(tmp_path):
+    """Grading workers are forked from a fork server and leave through os._exit (no atexit):
+    their factory's folders still go with them."""
+    import multiprocessing
+
+    mp = multiprocessing.get_context("forkserver")
+    roots = mp.Queue()
+    worker = mp.Process(target=_grade_one_notebook, args=(str(tmp_path / "nb"), roots))
+    worker.start()
+    root = Path(roots.get(timeout=180))
+    worker.join(60)
+    assert worker.exitcode == 0
+    assert root.name.startswith("agz-") and not root.exists()

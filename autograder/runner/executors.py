@@ -44,6 +44,13 @@ class LocalExecutor:
 
     workers: int | None = None
 
+    def warm_up(self) -> None:
+        """Start what the workers start from (their fork server) before the batch is known."""
+        from .placement import count_gpus, plan_workers
+        from .pool import start_fork_server
+
+        start_fork_server(plan_workers(count_gpus(), os.cpu_count() or 1, 2**31, self.workers))
+
     def run(self, ctx, students: list[str], log: Log) -> Iterator[SubmissionResult]:
         from .placement import count_gpus, plan_workers
 

@@ -12,6 +12,8 @@ records each result (gradebook, result file) as it arrives.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -20,6 +22,49 @@ from ..results import SubmissionResult
 from .placement import WorkerPlan
 
 _STATE: dict = {}
+#: What the fork server imports once, before forking each worker (CPU-only batches).
+WORKER_PRELOAD = ("autograder.runner.warm", "autograder.runner.grade", "nbgrader.apps",
+                  "tensorflow", "keras")
+
+
+def worker_context(plan: WorkerPlan):
+    """How workers start: forked from a fork server that has imported TensorFlow (once for all
+    workers, not once each) when no GPU is used; spawned fresh when GPUs are, because a worker
+    must choose its GPU (``CUDA_VISIBLE_DEVICES``) before TensorFlow is imported.
+
+    TensorFlow survives a fork made after its import but before any of its work (the kernel
+    factory relies on the same): the fork server never runs a TensorFlow operation.
+    """
+    if plan.n_gpus or os.environ.get("AUTOGRADER_WORKER_START") == "spawn":
+        return multiprocessing.get_context("spawn")
+    from ..models import quiet_tensorflow
+
+    quiet_tensorflow()  # the fork server imports TensorFlow with this process's environment
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["__main__", *WORKER_PRELOAD])
+    return ctx
+
+
+def stop_fork_server() -> None:
+    """Let the workers' fork server go now that the batch is done, in the background.
+
+    Left to itself it would exit with this process, then take seconds to unload TensorFlow while
+    still holding this process's stdout and stderr (a pipe reading them would wait for it).
+    """
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    if getattr(server, "_forkserver_pid", None) is not None and hasattr(server, "_stop"):
+        threading.Thread(target=server._stop, daemon=True, name="fork-server-stop").start()
+
+
+def start_fork_server(plan: WorkerPlan) -> None:
+    """Start the fork server of ``plan``'s workers now, if they will have one: its imports (seconds)
+    then overlap whatever this process does before the batch starts. Returns at once."""
+    if len(plan.slots) > 1 and worker_context(plan).get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def _init_worker(root: str, assignment: str, mode: str, slots, plan: WorkerPlan) -> None:
@@ -44,21 +89,25 @@ def grade_in_pool(ctx, students: list[str], plan: WorkerPlan,
     A submission whose grading raises inside the grader (a bug, not a student error) is logged
     and left without a result, so a rerun retries it; the batch goes on.
     """
-    mp = multiprocessing.get_context("spawn")
+    mp = worker_context(plan)
     slots = mp.Queue()
     for slot in plan.slots:
         slots.put(slot)
-    with ProcessPoolExecutor(
-        max_workers=len(plan.slots), mp_context=mp, initializer=_init_worker,
-        initargs=(str(ctx.course.root), ctx.spec.assignment, ctx.spec.mode, slots, plan),
-    ) as pool:
-        futures = {pool.submit(_grade, s): s for s in students}
-        for future in as_completed(futures):
-            student = futures[future]
-            try:
-                data = future.result()
-            except Exception as exc:  # noqa: BLE001 - the batch goes on
-                log(f"{student}: grading failed inside the grader, will retry on rerun: "
-                    f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
-                continue
-            yield SubmissionResult.from_dict(data)
+    try:
+        with ProcessPoolExecutor(
+            max_workers=len(plan.slots), mp_context=mp, initializer=_init_worker,
+            initargs=(str(ctx.course.root), ctx.spec.assignment, ctx.spec.mode, slots, plan),
+        ) as pool:
+            futures = {pool.submit(_grade, s): s for s in students}
+            for future in as_completed(futures):
+                student = futures[future]
+                try:
+                    data = future.result()
+                except Exception as exc:  # noqa: BLE001 - the batch goes on
+                    log(f"{student}: grading failed inside the grader, will retry on rerun: "
+                        f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+                    continue
+                yield SubmissionResult.from_dict(data)
+    finally:
+        if mp.get_start_method() == "forkserver":
+            stop_fork_server()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import multiprocessing.util
 import os
 import queue
 import shutil
@@ -312,6 +313,9 @@ def take_factory(key: FactoryKey) -> KernelFactory | None:
             _FACTORY = factory
             if not _ATEXIT:
                 atexit.register(close_factory)  # its folders go with this process
+                # (a worker forked by a fork server leaves through os._exit: no atexit there,
+                # but multiprocessing's finalizers)
+                multiprocessing.util.Finalize(None, close_factory, exitpriority=10)
                 _ATEXIT.append(True)
         factory.busy = True  # reserved for the caller until finish() or release()
         return factory
