@@ -135,7 +135,8 @@ def run_stock(course, assignment: str) -> tuple[float, dict[str, float], dict[st
 
 @dataclass(eq=False)
 class MemorySampler(threading.Thread):
-    """Samples the resident memory of a grader's pool workers (its spawned children)."""
+    """Samples the resident memory of a grader's pool workers (spawned, or forked by its fork
+    server)."""
 
     pid: int
     interval: float = 0.25
@@ -153,20 +154,21 @@ class MemorySampler(threading.Thread):
 
         start = time.perf_counter()
         parent = psutil.Process(self.pid)
+        tick = 0
         while not self.stop.is_set():
             try:
-                children = parent.children(recursive=False)
+                workers = _pool_workers(parent)
             except psutil.NoSuchProcess:
                 return
-            for child in children:
+            for child in workers:
                 try:
-                    if "spawn_main" not in " ".join(child.cmdline()):
-                        continue
                     rss = child.memory_info().rss / MIB
                 except psutil.Error:
                     continue
                 self.samples.setdefault(child.pid, []).append((time.perf_counter() - start, rss))
-                self.tree_pss.setdefault(child.pid, []).append(_tree_pss_mib(child))
+                if tick % 4 == 0:  # reading every mapping of a process tree costs CPU: once a second
+                    self.tree_pss.setdefault(child.pid, []).append(_tree_pss_mib(child))
+            tick += 1
             self.stop.wait(self.interval)
 
     def summary(self) -> dict[str, float | int]:
@@ -184,6 +186,23 @@ class MemorySampler(threading.Thread):
             "rss_last_third_mib": peak(2 * end / 3, end),
             "peak_pss_mib_per_worker_tree": round(max(max(v) for v in self.tree_pss.values()), 1),
         }
+
+
+def _pool_workers(parent) -> list:
+    """The grader's pool workers: its spawned children, or the children of its fork server."""
+    import psutil
+
+    workers = []
+    for child in parent.children(recursive=False):
+        try:
+            cmd = " ".join(child.cmdline())
+            if "spawn_main" in cmd:
+                workers.append(child)
+            elif "multiprocessing.forkserver" in cmd:
+                workers.extend(child.children(recursive=False))
+        except psutil.Error:
+            continue
+    return workers
 
 
 def _tree_pss_mib(proc) -> float:
