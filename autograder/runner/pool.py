@@ -11,6 +11,7 @@ records each result (gradebook, result file) as it arrives.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import threading
@@ -46,16 +47,35 @@ def worker_context(plan: WorkerPlan):
 
 
 def stop_fork_server() -> None:
-    """Let the workers' fork server go now that the batch is done, in the background.
+    """Let the workers' fork server go now that the batch is done.
 
     Left to itself it would exit with this process, then take seconds to unload TensorFlow while
-    still holding this process's stdout and stderr (a pipe reading them would wait for it).
+    still holding this process's stdout and stderr (a pipe reading them would wait for it). This
+    is ``ForkServer._stop`` split in two: the server is told to go and forgotten now (the next
+    batch starts a new one), and it is waited for in the background. Without those internals
+    (another Python), the server simply goes with this process.
     """
-    from multiprocessing import forkserver
+    from multiprocessing import forkserver, util
 
     server = getattr(forkserver, "_forkserver", None)
-    if getattr(server, "_forkserver_pid", None) is not None and hasattr(server, "_stop"):
-        threading.Thread(target=server._stop, daemon=True, name="fork-server-stop").start()
+    names = ("_lock", "_forkserver_pid", "_forkserver_alive_fd", "_forkserver_address")
+    if server is None or not all(hasattr(server, n) for n in names):
+        return
+    with server._lock:
+        pid, address = server._forkserver_pid, server._forkserver_address
+        if pid is None:
+            return
+        os.close(server._forkserver_alive_fd)  # end of file on its "alive" pipe: it exits
+        server._forkserver_alive_fd = server._forkserver_pid = server._forkserver_address = None
+
+    def reap() -> None:
+        with contextlib.suppress(OSError):
+            os.waitpid(pid, 0)
+        if isinstance(address, str) and not util.is_abstract_socket_namespace(address):
+            with contextlib.suppress(OSError):
+                os.unlink(address)
+
+    threading.Thread(target=reap, daemon=True, name="fork-server-reaper").start()
 
 
 def start_fork_server(plan: WorkerPlan) -> None:
