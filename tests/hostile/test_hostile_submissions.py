@@ -29,6 +29,8 @@ import pytest
 from hostile_batch import Batch, read_result_file
 from hostile_submissions import ASSIGNMENT, AUTOENCODER, CONTROL, Attack, attacks
 
+from autograder.course import Course
+
 pytestmark = pytest.mark.slow
 
 ATTACKS = attacks()
@@ -131,8 +133,14 @@ def check_grade_is_genuine(batch: Batch, attack: Attack) -> None:
     for assignment in (ASSIGNMENT, AUTOENCODER):
         folder = batch.env.course / "results" / assignment
         files = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
-        extra = files - {f"{s}.json" for s in batch.students}
+        extra = files - {f"{s}.json" for s in batch.students} - {"pictures"}
         assert not extra, f"files in results/{assignment} that no grading wrote: {sorted(extra)}"
+        # the report's pictures of each saved model, made by the worker that scored it
+        grade_ids = [m.model_grade_id for m in Course(batch.env.course).spec(assignment).models()]
+        pictures = folder / "pictures"
+        made = {p.name for p in pictures.iterdir()} if pictures.is_dir() else set()
+        stray = made - {f"{s}.{g}.npz" for s in batch.students for g in grade_ids}
+        assert not stray, f"pictures in results/{assignment} that no grading wrote: {sorted(stray)}"
 
 
 def check_no_leak(batch: Batch, attack: Attack) -> None:
