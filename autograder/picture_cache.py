@@ -51,9 +51,9 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def picture_key(model_file: Path, examples: Split) -> str:
+def picture_key(model_file: Path, examples_fingerprint: str) -> str:
     """What the pictures were made of: the model file's bytes and the examples shown."""
-    return f"{FORMAT}:{file_digest(model_file)}:{examples.fingerprint}"
+    return f"{FORMAT}:{file_digest(model_file)}:{examples_fingerprint}"
 
 
 def save(path: Path, key: str, pictures: Pictures | None) -> None:
@@ -95,13 +95,14 @@ def load(path: Path, key: str):
         return MISSING
 
 
-def lookup(course, assignment: str, student: str, spec, model_file: Path, examples: Split):
-    """Stored pictures of ``model_file`` on ``examples`` (maybe ``None``), else :data:`MISSING`."""
+def lookup(course, assignment: str, student: str, spec, model_file: Path, examples_fingerprint: str):
+    """Stored pictures of ``model_file`` on the examples of that fingerprint (maybe ``None``),
+    else :data:`MISSING`."""
     path = cache_path(course, assignment, student, spec.model_grade_id)
     if not path.is_file():
         return MISSING
     try:
-        key = picture_key(model_file, examples)
+        key = picture_key(model_file, examples_fingerprint)
     except OSError:
         return MISSING
     return load(path, key)
@@ -117,7 +118,7 @@ def remember(course, assignment: str, student: str, spec, model_file: Path, mode
         examples = first(test, PICTURE_EXAMPLES)
         pictures = None if model is None else pictures_of_model(model, spec, examples)
         save(cache_path(course, assignment, student, spec.model_grade_id),
-             picture_key(model_file, examples), pictures)
+             picture_key(model_file, examples.fingerprint), pictures)
     except Exception:  # noqa: BLE001 - only a cache: the report computes what is missing
         return
 

@@ -157,13 +157,6 @@ def pictures_of_outputs(task: str, outputs, split: Split) -> Pictures | None:
     return None
 
 
-def model_outputs(path: Path, spec: GradingSpec, split: Split):
-    """Load ``path`` safely and run it on ``split`` as grading does (the task's own runner)."""
-    from .models import load_model_safely
-
-    return run_on(load_model_safely(path, max_mb=spec.budget.max_model_mb), spec, split)
-
-
 def run_on(model, spec: GradingSpec, split: Split):
     """Run a loaded ``model`` on ``split`` as grading does (the task's own runner)."""
     from .models import predict
@@ -178,12 +171,15 @@ def run_on(model, spec: GradingSpec, split: Split):
 
 def model_pictures(path: Path, spec: GradingSpec, split: Split) -> Pictures | None:
     """Pictures of the model saved at ``path`` on ``split``; ``None`` when it cannot be run."""
+    from .models import load_model_safely
+
     if not path.is_file():
         return None
     try:
-        return pictures_of_outputs(spec.task, model_outputs(path, spec, split), split)
+        model = load_model_safely(path, max_mb=spec.budget.max_model_mb)
     except (SubmissionError, ValueError):
         return None
+    return pictures_of_model(model, spec, split)
 
 
 def pictures_of_model(model, spec: GradingSpec, split: Split) -> Pictures | None:
@@ -225,11 +221,12 @@ def class_pictures(course, assignment: str, students: list[str], split: str = "t
     by_model: dict[str, dict[str, Pictures]] = {}
     for spec in models:
         data = _data(spec, split, limit)
+        shown = data.fingerprint if data is not None else ""  # the same examples for every student
         for student in students if data is not None else []:
             path = course.submitted_dir(assignment, student) / spec.model_file
             if not path.is_file():
                 continue
-            pictures = picture_cache.lookup(course, assignment, student, spec, path, data)
+            pictures = picture_cache.lookup(course, assignment, student, spec, path, shown)
             if pictures is picture_cache.MISSING:
                 pictures = model_pictures(path, spec, data)
             if pictures is not None:

@@ -55,8 +55,8 @@ def test_unreadable_or_absent_files_are_missing(tmp_path):
 def test_the_key_changes_with_the_model_file_and_with_the_examples(tmp_path):
     model = tmp_path / "m.keras"
     model.write_bytes(b"one")
-    key = picture_cache.picture_key(model, SPLIT)
-    assert picture_cache.picture_key(model, SPLIT) == key
-    assert picture_cache.picture_key(model, Split(SPLIT.x[:5], SPLIT.y[:5])) != key
+    key = picture_cache.picture_key(model, SPLIT.fingerprint)
+    assert picture_cache.picture_key(model, SPLIT.fingerprint) == key
+    assert picture_cache.picture_key(model, Split(SPLIT.x[:5], SPLIT.y[:5]).fingerprint) != key
     model.write_bytes(b"two")  # a resubmitted model: the old pictures are not its pictures
-    assert picture_cache.picture_key(model, SPLIT) != key
+    assert picture_cache.picture_key(model, SPLIT.fingerprint) != key
