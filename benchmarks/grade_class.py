@@ -210,12 +210,10 @@ def _pool_workers(parent) -> list:
 def _tree_pss_mib(proc) -> float:
     import psutil
 
+    from autograder.runner.sandbox import process_tree
+
     total = 0
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0.0
-    for p in procs:
+    for p in process_tree(proc.pid):
         try:
             total += p.memory_full_info().pss
         except psutil.Error:
