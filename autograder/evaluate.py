@@ -15,6 +15,7 @@ import numpy as np
 from .data import Split
 from .errors import SubmissionError
 from .metrics import get_metric
+from .model_reuse import ArchitectureCache
 from .models import load_model_safely, predict
 from .results import PartResult
 from .scoring import scale_points
@@ -37,14 +38,17 @@ def measure_outputs(task: Task, spec: GradingSpec, outputs: np.ndarray, test: Sp
 
 
 def measure_model_file(path: Path, spec: GradingSpec, task: Task, test: Split, *,
-                       then: Callable[[object | None], None] | None = None) -> Measurement:
+                       then: Callable[[object | None], None] | None = None,
+                       cache: ArchitectureCache | None = None) -> Measurement:
     """Load ``path`` safely, run it on ``test`` and measure every metric of ``spec``.
 
     ``then`` gets the loaded model afterwards (``None`` when it could not be loaded), for more
-    work with the same model (the report's pictures) without loading it again.
+    work with the same model (the report's pictures) without loading it again. With ``cache``
+    the model is loaded through it (a built model reused for a repeated architecture).
     """
+    load = cache.load if cache is not None else load_model_safely
     try:
-        model = load_model_safely(path, max_mb=spec.budget.max_model_mb)
+        model = load(path, max_mb=spec.budget.max_model_mb)
     except SubmissionError as exc:
         if then is not None:
             then(None)

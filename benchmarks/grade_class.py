@@ -91,15 +91,16 @@ def stock_scores(root: Path, assignment: str) -> dict[str, float]:
     return {student: saved_model_points(ctx, student) for student in course.submitted_students(assignment)}
 
 
-def saved_model_points(ctx, student: str) -> float:
-    """Points of the submission's saved model files (every model of the assignment)."""
+def saved_model_points(ctx, student: str, cache=None) -> float:
+    """Points of the submission's saved model files (every model of the assignment); ``cache``:
+    an ArchitectureCache, as the grading workers load them (None: Keras' load_model each time)."""
     from autograder.evaluate import measure_model_file, score_measurement
     from autograder.tasks import get_task
 
     points = 0.0
     for model in ctx.models:
         path = ctx.course.submitted_dir(model.spec.assignment, student) / model.spec.model_file
-        measured = measure_model_file(path, model.spec, get_task(model.spec.task), model.test)
+        measured = measure_model_file(path, model.spec, get_task(model.spec.task), model.test, cache=cache)
         points += sum(p.points for p in score_measurement(model.spec, model.reference, measured))
     return points
 
@@ -259,6 +260,7 @@ def run_limit(course, assignment: str) -> tuple[float, dict[str, float], float]:
     matplotlib.use("Agg")
     from IPython.core.interactiveshell import InteractiveShell
 
+    from autograder.model_reuse import ArchitectureCache
     from autograder.models import current_device
     from autograder.notebook import read_notebook
     from autograder.runner.grade import GradingContext
@@ -266,7 +268,7 @@ def run_limit(course, assignment: str) -> tuple[float, dict[str, float], float]:
     ctx = GradingContext.load(course, assignment)
     current_device()  # warm: TensorFlow imported before the clock starts
     shell = InteractiveShell.instance()
-    model, scoring_s = {}, 0.0
+    model, scoring_s, cache = {}, 0.0, ArchitectureCache()
     here = Path.cwd()
     start = time.perf_counter()
     for student in course.submitted_students(assignment):
@@ -284,7 +286,7 @@ def run_limit(course, assignment: str) -> tuple[float, dict[str, float], float]:
             finally:
                 os.chdir(here)
         t0 = time.perf_counter()
-        model[student] = saved_model_points(ctx, student)
+        model[student] = saved_model_points(ctx, student, cache)
         scoring_s += time.perf_counter() - t0
     seconds = time.perf_counter() - start
     n = len(model)

@@ -24,6 +24,7 @@ from ..data import Split, load_dataset
 from ..errors import SubmissionError
 from ..evaluate import Measurement, measure_model_file, score_measurement
 from ..gradebook import notebook_grade_cells, read_grades, record_model_scores
+from ..model_reuse import thread_cache
 from ..notebook import cell_failures, grade_id, read_notebook
 from ..results import PartResult, SubmissionResult, read_result, write_result
 from ..spec import GradingSpec, ReferenceMetrics
@@ -231,7 +232,7 @@ def measure_submission(ctx: GradingContext, student: str, model: ModelContext) -
             if path.is_file() and not path.is_symlink():
                 remember(course, spec.assignment, student, spec, path, loaded, model.test)
 
-        return measure_model_file(path, spec, task, model.test, then=pictures)
+        return measure_model_file(path, spec, task, model.test, then=pictures, cache=thread_cache())
     from .train import train_model_from_notebook
 
     with _scratch(course, spec, student) as scratch:
@@ -240,7 +241,7 @@ def measure_submission(ctx: GradingContext, student: str, model: ModelContext) -
                                                 kind=getattr(task, "train_job", "train"))
         except SubmissionError as exc:
             return Measurement(values={}, error=exc)
-        measured = measure_model_file(trained, spec, task, model.test)
+        measured = measure_model_file(trained, spec, task, model.test, cache=thread_cache())
         if measured.error is not None:  # name the model as the student knows it
             reason = measured.error.reason.replace(f"'{trained.name}'", "the model your code built")
             measured = Measurement(values={}, error=type(measured.error)(reason))

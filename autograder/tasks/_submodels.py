@@ -13,8 +13,6 @@ import numpy as np
 from ..errors import ModelShapeError, NonFiniteOutputError
 from ..models import run_batches
 
-BATCH_SIZE = 256
-
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
@@ -54,7 +52,7 @@ def run_submodel(submodel, x: np.ndarray, name: str) -> list[np.ndarray]:
         ModelShapeError: the sub-model cannot run on ``x`` or returns other than one row per input.
     """
     try:
-        out = run_batches(submodel, x, BATCH_SIZE)
+        out = run_batches(submodel, x)
     except Exception as exc:  # Keras raises many types; each means "cannot run on these inputs"
         expects = getattr(submodel, "input_shape", None)
         hint = f" (it expects inputs of shape {expects})" if expects else ""
