@@ -249,3 +249,82 @@ def test_a_warning_of_the_weight_loader_means_a_load_from_scratch(keras, tmp_pat
         model = cache.load(b, max_mb=5)
     assert (cache.hits, cache.misses) == (0, 2)
     np.testing.assert_array_equal(outputs(model), fresh(b))
+
+
+# --- the listed weight store ----------------------------------------------------------------------
+
+def _weights_of(path: Path) -> bytes:
+    with zipfile.ZipFile(path) as zf:
+        return zf.read("model.weights.h5")
+
+
+def _with_weights(src: Path, dst: Path, edit) -> Path:
+    """A copy of ``src`` whose weights file ``edit(h5)`` changed (same config.json)."""
+    import h5py
+
+    with zipfile.ZipFile(src) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    buf = io.BytesIO(members["model.weights.h5"])
+    with h5py.File(buf, "r+") as h5:
+        edit(h5)
+    members["model.weights.h5"] = buf.getvalue()
+    with zipfile.ZipFile(dst, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return dst
+
+
+def test_the_listed_store_answers_as_keras_store(keras, tmp_path: Path) -> None:
+    from keras.src.saving import saving_lib
+
+    from autograder.model_reuse import _listed_store
+
+    data = _weights_of(saved(keras, tmp_path, "s", 0))
+    listed, plain = _listed_store(data), saving_lib.H5IOStore(io.BytesIO(data), mode="r")
+    assert listed.listed
+    paths = sorted(listed.names) + ["layers/nothing", "layers/dense/vars/9", "/layers/dense", "layers//dense",
+                                    "layers/dense/", "layers/./dense", "", "vars"]
+
+    def answer(store, path):  # the entry's keys and values, or what the store raised
+        try:
+            entry = store.get(path)
+            return {key: entry[key].tolist() for key in sorted(entry.keys())}
+        except Exception as exc:  # noqa: BLE001
+            return (type(exc), str(exc))
+
+    for path in paths:
+        assert listed.has_path(path) == plain.has_path(path), path
+        assert answer(listed, path) == answer(plain, path), path
+
+
+def test_soft_links_in_the_weights_are_left_to_keras(keras, tmp_path: Path) -> None:
+    """Keras refuses a weights file whose layer group is a soft link; through the cache too. A
+    file with a soft link elsewhere is loaded by Keras' own store, with the same weights."""
+    import h5py
+
+    good = saved(keras, tmp_path, "good", 0)
+
+    def link_layer(h5):
+        del h5["layers/dense_1"]
+        h5["layers/dense_1"] = h5py.SoftLink("/layers/dense")
+
+    linked = _with_weights(saved(keras, tmp_path, "other", 1), tmp_path / "linked.keras", link_layer)
+    with pytest.raises(ModelLoadError) as plain:
+        load_model_safely(linked, max_mb=5)
+    cache = ArchitectureCache()
+    cache.load(good, max_mb=5)
+    with pytest.raises(ModelLoadError) as cached:
+        cache.load(linked, max_mb=5)
+    assert cached.value.reason == plain.value.reason
+
+    def dangling(h5):
+        h5["notes"] = h5py.SoftLink("/nowhere")
+
+    odd = _with_weights(saved(keras, tmp_path, "third", 2), tmp_path / "odd.keras", dangling)
+    from autograder.model_reuse import _listed_store
+
+    assert not _listed_store(_weights_of(odd)).listed
+    cache.load(good, max_mb=5)
+    hits = cache.hits
+    np.testing.assert_array_equal(outputs(cache.load(odd, max_mb=5)), fresh(odd))
+    assert cache.hits == hits + 1

@@ -23,6 +23,7 @@ import os
 import queue
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,8 @@ PRELOAD = ("numpy", "tensorflow", "keras")
 READY_TIMEOUT_S = 120.0
 _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-factory-spawner")
 CLEAN_TIMEOUT_S = 30.0
+#: a factory's folders are ``<tmp>/agz-<pid of the grading process>-<random>``
+FOLDER_PREFIX = "agz-"
 
 
 class FactoryError(RuntimeError):
@@ -61,7 +64,8 @@ class KernelFactory:
     def __init__(self, key: FactoryKey, modules: tuple[str, ...] = PRELOAD):
         self.key = key
         self.modules = modules
-        self.root = Path(tempfile.mkdtemp(prefix="agz-"))  # short: Unix socket paths are limited
+        # short (Unix socket paths are limited), and naming its process (see sweep_stale_folders)
+        self.root = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         self.work = self.root / "w"
         self.sockets = self.root / "s"
         self.box = Sandbox(
@@ -274,6 +278,36 @@ def _host_pid(root: int, ns_pid: int) -> int | None:
     return None
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (someone else's process)
+        return True
+    return True
+
+
+def sweep_stale_folders(tmp: Path | None = None) -> int:
+    """Remove the folders of factories whose grading process died without removing them (killed
+    by SIGKILL, or a pool terminated): this user's ``agz-<pid>-*`` whose process is gone. Returns
+    how many were removed. (A folder whose pid was reused by a live process stays, harmlessly.)"""
+    removed = 0
+    for folder in Path(tmp or tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            info = folder.lstat()
+        except OSError:
+            continue
+        if info.st_uid != os.getuid() or not stat.S_ISDIR(info.st_mode) or _process_alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += not folder.exists()
+    return removed
+
+
 # --- one factory per worker process ---------------------------------------------------------------
 
 _FACTORY: KernelFactory | None = None
@@ -301,6 +335,8 @@ def take_factory(key: FactoryKey) -> KernelFactory | None:
             factory.close()
             factory = _FACTORY = None
         if factory is None:
+            if not _ATEXIT:  # this process's first factory: clear what dead ones left behind
+                sweep_stale_folders()
             factory = KernelFactory(key)
             try:
                 factory.start()
