@@ -91,6 +91,28 @@ def stock_scores(root: Path, assignment: str) -> dict[str, float]:
     return {student: saved_model_points(ctx, student) for student in course.submitted_students(assignment)}
 
 
+def worker_scoring_rate(root: Path, assignment: str) -> float:
+    """Saved models scored per second by one warm process that runs no student code, as a
+    grading worker scores them (an ArchitectureCache of its own, TensorFlow already busy)."""
+    from autograder.course import Course
+    from autograder.evaluate import measure_model_file
+    from autograder.model_reuse import ArchitectureCache
+    from autograder.runner.grade import GradingContext
+    from autograder.spec import REFERENCE_MODEL_FILE
+    from autograder.tasks import get_task
+
+    course = Course(root)
+    ctx = GradingContext.load(course, assignment)
+    for model in ctx.models:  # warm: TensorFlow's first model run, not a student's architecture
+        measure_model_file(course.reference_dir(assignment) / REFERENCE_MODEL_FILE, model.spec,
+                           get_task(model.spec.task), model.test)
+    students, cache = course.submitted_students(assignment), ArchitectureCache()
+    start = time.perf_counter()
+    for student in students:
+        saved_model_points(ctx, student, cache)
+    return len(students) / (time.perf_counter() - start)
+
+
 def saved_model_points(ctx, student: str, cache=None) -> float:
     """Points of the submission's saved model files (every model of the assignment); ``cache``:
     an ArchitectureCache, as the grading workers load them (None: Keras' load_model each time)."""
@@ -320,6 +342,11 @@ def bench(workdir: Path, assignment: str, n: int, reuse: bool = False) -> dict:
     load.append(os.getloadavg()[0])
     limit_s, limit_model, scoring_rate = run_limit(course, assignment)
     load.append(os.getloadavg()[0])
+    worker = subprocess.run([sys.executable, __file__, "--worker-scoring", str(course.root), assignment],
+                            env=_env(), capture_output=True, text=True)
+    if worker.returncode != 0:
+        raise SystemExit(f"worker scoring failed:\n{worker.stderr[-3000:]}")
+    worker_rate = json.loads(worker.stdout.strip().splitlines()[-1])
     log(f"{assignment}:    {limit_s:.1f} s")
     identical = (
         set(stock_total) == set(ours_total) == set(limit_model)
@@ -342,6 +369,9 @@ def bench(workdir: Path, assignment: str, n: int, reuse: bool = False) -> dict:
         "workers": memory.get("workers"),
         "peak_pss_mib_per_worker_tree": memory.get("peak_pss_mib_per_worker_tree"),
         "load_scoring_per_s": round(scoring_rate, 1),
+        # the same saved models scored by a warm process that, like a grading worker, runs no
+        # student code (the limit's process also runs every notebook's cells)
+        "load_scoring_per_s_worker": round(worker_rate, 1),
         # Other work on the machine slows every way down: the 1-minute load before, between, after.
         "loadavg_1min": [round(x, 1) for x in load],
     }
@@ -355,11 +385,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="reuse the class a previous run built in --workdir (same --n)")
     parser.add_argument("--stock-scoring", nargs=2, metavar=("ROOT", "ASSIGNMENT"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker-scoring", nargs=2, metavar=("ROOT", "ASSIGNMENT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.stock_scoring:
         root, assignment = args.stock_scoring
         print(json.dumps(stock_scores(Path(root), assignment)))
+        return 0
+    if args.worker_scoring:
+        root, assignment = args.worker_scoring
+        print(json.dumps(worker_scoring_rate(Path(root), assignment)))
         return 0
     from autograder._env import ensure_tools_on_path
 
