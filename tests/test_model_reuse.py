@@ -95,20 +95,38 @@ def test_the_cache_keeps_only_the_latest_architectures(keras, tmp_path: Path) ->
     assert cache.hits == 1
 
 
-def _without_layer_weights(src: Path, dst: Path, layer: str) -> Path:
-    """A copy of ``src`` whose weights file lacks ``layer``'s group (same config.json)."""
+def _with_weights(src: Path, dst: Path, edit) -> Path:
+    """A copy of ``src`` whose weights file ``edit(h5)`` changed (same config.json)."""
     import h5py
 
     with zipfile.ZipFile(src) as zf:
         members = {name: zf.read(name) for name in zf.namelist()}
     buf = io.BytesIO(members["model.weights.h5"])
     with h5py.File(buf, "r+") as h5:
-        del h5[f"layers/{layer}"]
+        edit(h5)
     members["model.weights.h5"] = buf.getvalue()
     with zipfile.ZipFile(dst, "w") as zf:
         for name, data in members.items():
             zf.writestr(name, data)
     return dst
+
+
+def _without_layer_weights(src: Path, dst: Path, layer: str) -> Path:
+    """A copy of ``src`` whose weights file lacks ``layer``'s group (same config.json)."""
+    return _with_weights(src, dst, lambda h5: h5.__delitem__(f"layers/{layer}"))
+
+
+def refused_alike(seed: Path, crafted: Path) -> ArchitectureCache:
+    """Load ``seed`` into a new cache, then check ``crafted`` (same config) is refused by it with
+    the reason a fresh load gives; the cache, for more checks."""
+    with pytest.raises(ModelLoadError) as plain:
+        load_model_safely(crafted, max_mb=5)
+    cache = ArchitectureCache()
+    cache.load(seed, max_mb=5)
+    with pytest.raises(ModelLoadError) as cached:
+        cache.load(crafted, max_mb=5)
+    assert cached.value.reason == plain.value.reason
+    return cache
 
 
 def test_a_file_missing_weights_never_gets_an_earlier_files_weights(keras, tmp_path: Path) -> None:
@@ -118,13 +136,7 @@ def test_a_file_missing_weights_never_gets_an_earlier_files_weights(keras, tmp_p
     other = saved(keras, tmp_path, "other", 1)
     crafted = _without_layer_weights(other, tmp_path / "crafted.keras", "dense_1")
     assert config_of(crafted) == config_of(good)
-    with pytest.raises(ModelLoadError) as plain:
-        load_model_safely(crafted, max_mb=5)
-    cache = ArchitectureCache()
-    cache.load(good, max_mb=5)
-    with pytest.raises(ModelLoadError) as cached:
-        cache.load(crafted, max_mb=5)
-    assert cached.value.reason == plain.value.reason
+    cache = refused_alike(good, crafted)
     assert len(cache) == 0  # the half-loaded model is forgotten
     np.testing.assert_array_equal(outputs(cache.load(good, max_mb=5)), fresh(good))
 
@@ -137,13 +149,7 @@ def test_a_file_with_other_shapes_is_loaded_from_scratch(keras, tmp_path: Path) 
     with zipfile.ZipFile(wide) as src, zipfile.ZipFile(mixed, "w") as dst:
         for name in src.namelist():
             dst.writestr(name, config_of(small) if name == "config.json" else src.read(name))
-    with pytest.raises(ModelLoadError) as plain:
-        load_model_safely(mixed, max_mb=5)
-    cache = ArchitectureCache()
-    cache.load(small, max_mb=5)
-    with pytest.raises(ModelLoadError) as cached:
-        cache.load(mixed, max_mb=5)
-    assert cached.value.reason == plain.value.reason
+    refused_alike(small, mixed)
 
 
 def test_the_archive_checks_come_first(keras, tmp_path: Path) -> None:
@@ -258,22 +264,6 @@ def _weights_of(path: Path) -> bytes:
         return zf.read("model.weights.h5")
 
 
-def _with_weights(src: Path, dst: Path, edit) -> Path:
-    """A copy of ``src`` whose weights file ``edit(h5)`` changed (same config.json)."""
-    import h5py
-
-    with zipfile.ZipFile(src) as zf:
-        members = {name: zf.read(name) for name in zf.namelist()}
-    buf = io.BytesIO(members["model.weights.h5"])
-    with h5py.File(buf, "r+") as h5:
-        edit(h5)
-    members["model.weights.h5"] = buf.getvalue()
-    with zipfile.ZipFile(dst, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return dst
-
-
 def test_the_listed_store_answers_as_keras_store(keras, tmp_path: Path) -> None:
     from keras.src.saving import saving_lib
 
@@ -309,13 +299,7 @@ def test_soft_links_in_the_weights_are_left_to_keras(keras, tmp_path: Path) -> N
         h5["layers/dense_1"] = h5py.SoftLink("/layers/dense")
 
     linked = _with_weights(saved(keras, tmp_path, "other", 1), tmp_path / "linked.keras", link_layer)
-    with pytest.raises(ModelLoadError) as plain:
-        load_model_safely(linked, max_mb=5)
-    cache = ArchitectureCache()
-    cache.load(good, max_mb=5)
-    with pytest.raises(ModelLoadError) as cached:
-        cache.load(linked, max_mb=5)
-    assert cached.value.reason == plain.value.reason
+    cache = refused_alike(good, linked)
 
     def dangling(h5):
         h5["notes"] = h5py.SoftLink("/nowhere")
