@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import threading
 import warnings
 import zipfile
@@ -47,14 +48,26 @@ PLAIN_MEMBERS = frozenset({"config.json", "metadata.json", "model.weights.h5"})
 DEFAULT_SIZE = 4
 
 
+def _stateful(node) -> bool:
+    """Whether a layer of this (parsed) config has ``"stateful": true``."""
+    if isinstance(node, dict):
+        return node.get("stateful") is True or any(_stateful(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_stateful(v) for v in node)
+    return False
+
+
 def _plain_archive(path: Path) -> tuple[bytes, bytes] | None:
     """``(config bytes, weights bytes)`` of a plain archive without stateful layers, else None."""
     with zipfile.ZipFile(path) as zf:
         if set(zf.namelist()) != PLAIN_MEMBERS:
             return None
         config = zf.read("config.json")
-        if b'"stateful": true' in config:
-            return None
+        try:
+            if _stateful(json.loads(config)):
+                return None
+        except (ValueError, RecursionError):
+            return None  # (Keras will say what is wrong with it)
         return config, zf.read("model.weights.h5")
 
 

@@ -119,16 +119,19 @@ def cache_keras_skipsets() -> None:
 #: images, 3 MB) in one call, as Keras' per-call overhead (~6 ms for a small functional model)
 #: outweighs the arithmetic; bounded so a convolution's activations stay well inside a worker's memory
 BATCH_BYTES = 4 * 2**20
+#: and at most this many rows (small inputs can have large outputs: a sequence's per-step logits)
+BATCH_ROWS = 1024
 
 
-def batch_rows(x: np.ndarray, max_bytes: int = BATCH_BYTES) -> int:
-    """Rows per batch for running a model on ``x``: at most ``max_bytes`` of input, at least one
-    row, and batches of even size (1,000 rows that need two batches run as 500 + 500)."""
+def batch_rows(x: np.ndarray, max_bytes: int = BATCH_BYTES, max_rows: int = BATCH_ROWS) -> int:
+    """Rows per batch for running a model on ``x``: at most ``max_bytes`` of input and
+    ``max_rows`` rows, at least one row, and batches of even size (1,000 rows that need two
+    batches run as 500 + 500)."""
     n = len(x)
     if n == 0:
         return 1
     row_bytes = max(1, x[:1].nbytes)
-    most = max(1, max_bytes // row_bytes)
+    most = max(1, min(max_rows, max_bytes // row_bytes))
     n_batches = -(-n // most)
     return -(-n // n_batches)
 

@@ -172,6 +172,20 @@ def test_stateful_layers_and_assets_are_never_reused(keras, tmp_path: Path) -> N
     cache = ArchitectureCache()
     assert cache.load(a, max_mb=5) is not cache.load(b, max_mb=5)
     assert cache.hits == 0 and len(cache) == 0
+    # however the config is written (here without spaces, as no Keras writes it)
+    import json
+
+    compact = [tmp_path / "c1.keras", tmp_path / "c2.keras"]
+    for src, dst in zip((a, b), compact, strict=True):
+        with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+            for name in zin.namelist():
+                data = zin.read(name)
+                if name == "config.json":
+                    data = json.dumps(json.loads(data), separators=(",", ":")).encode()
+                    assert b'"stateful":true' in data
+                zout.writestr(name, data)
+    assert cache.load(compact[0], max_mb=5) is not cache.load(compact[1], max_mb=5)
+    assert cache.hits == 0 and len(cache) == 0
 
     plain = saved(keras, tmp_path, "p", 0)
     with_asset = tmp_path / "asset.keras"
@@ -217,6 +231,7 @@ def test_keras_skip_sets_are_stored_where_keras_reads_them(keras, tmp_path: Path
     (1000, 784 * 4, 2 * 2**20, 500),       # two even batches, not 668 + 332
     (5, 1, 1, 1),                          # at least one row
     (3, 10**9, 4 * 2**20, 1),              # a row larger than the budget: one at a time
+    (5000, 4, 4 * 2**20, 1000),            # tiny rows: at most 1,024 a batch, evened out
 ])
 def test_batch_rows(rows: int, row_bytes: int, budget: int, want: int) -> None:
     x = np.zeros((rows, row_bytes), dtype=np.uint8) if row_bytes < 10**6 else np.empty((rows, 0))
