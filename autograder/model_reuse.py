@@ -31,6 +31,7 @@ loading state is per thread) and never keep a returned model past the next load.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -76,8 +77,9 @@ def _plain_path(path: str) -> bool:
                 or any(part in (".", "..") for part in path.split("/")))
 
 
-def _listed_store(weights: bytes):
-    """Keras' read-only H5 weight store over ``weights``, finding groups from the file's names,
+@functools.cache
+def _listed_store_class():
+    """Keras' read-only H5 weight store, finding groups from the file's names,
     listed once. Keras asks the store about every object of the model (some 200 questions for six
     Dense layers), and its H5 store answers each with a link-checked walk of h5py calls, ~0.17 ms
     per step: most of the weight loading. When every link in the file is a hard link (the names
@@ -120,7 +122,12 @@ def _listed_store(weights: bytes):
             self._h5_entry_initialized = True
             return self
 
-    return ListedH5Store(weights)
+    return ListedH5Store
+
+
+def _listed_store(weights: bytes):
+    """A :func:`_listed_store_class` store over ``weights``."""
+    return _listed_store_class()(weights)
 
 
 def _read_weights(model, weights: bytes) -> None:

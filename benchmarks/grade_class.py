@@ -127,6 +127,15 @@ def saved_model_points(ctx, student: str, cache=None) -> float:
     return points
 
 
+def _in_fresh_process(flag: str, course, assignment: str):
+    """What this script prints (its last line, JSON) when run with ``flag ROOT ASSIGNMENT``."""
+    proc = subprocess.run([sys.executable, __file__, flag, str(course.root), assignment],
+                          env=_env(), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{flag} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def run_stock(course, assignment: str) -> tuple[float, dict[str, float], dict[str, float]]:
     """Seconds, total per student, model points per student."""
     from autograder.gradebook import notebook_grade_cells, read_grades
@@ -139,12 +148,8 @@ def run_stock(course, assignment: str) -> tuple[float, dict[str, float], dict[st
                           cwd=course.root, env=_env(), capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"nbgrader autograde failed:\n{proc.stderr[-3000:]}")
-    scoring = subprocess.run([sys.executable, __file__, "--stock-scoring", str(course.root), assignment],
-                             env=_env(), capture_output=True, text=True)
-    if scoring.returncode != 0:
-        raise SystemExit(f"stock scoring failed:\n{scoring.stderr[-3000:]}")
+    model = _in_fresh_process("--stock-scoring", course, assignment)
     seconds = time.perf_counter() - start
-    model = json.loads(scoring.stdout.strip().splitlines()[-1])
     spec = course.spec(assignment)
     tests = {name for name, _ in notebook_grade_cells(course.db_url, assignment, spec.notebook)}
     totals = dict.fromkeys(model, 0.0)
@@ -342,11 +347,7 @@ def bench(workdir: Path, assignment: str, n: int, reuse: bool = False) -> dict:
     load.append(os.getloadavg()[0])
     limit_s, limit_model, scoring_rate = run_limit(course, assignment)
     load.append(os.getloadavg()[0])
-    worker = subprocess.run([sys.executable, __file__, "--worker-scoring", str(course.root), assignment],
-                            env=_env(), capture_output=True, text=True)
-    if worker.returncode != 0:
-        raise SystemExit(f"worker scoring failed:\n{worker.stderr[-3000:]}")
-    worker_rate = json.loads(worker.stdout.strip().splitlines()[-1])
+    worker_rate = _in_fresh_process("--worker-scoring", course, assignment)
     log(f"{assignment}:    {limit_s:.1f} s")
     identical = (
         set(stock_total) == set(ours_total) == set(limit_model)

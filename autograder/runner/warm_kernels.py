@@ -278,20 +278,12 @@ def _host_pid(root: int, ns_pid: int) -> int | None:
     return None
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # (someone else's process)
-        return True
-    return True
-
-
 def sweep_stale_folders(tmp: Path | None = None) -> int:
     """Remove the folders of factories whose grading process died without removing them (killed
     by SIGKILL, or a pool terminated): this user's ``agz-<pid>-*`` whose process is gone. Returns
     how many were removed. (A folder whose pid was reused by a live process stays, harmlessly.)"""
+    import psutil
+
     removed = 0
     for folder in Path(tmp or tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
         pid = folder.name[len(FOLDER_PREFIX):].split("-", 1)[0]
@@ -301,7 +293,7 @@ def sweep_stale_folders(tmp: Path | None = None) -> int:
             info = folder.lstat()
         except OSError:
             continue
-        if info.st_uid != os.getuid() or not stat.S_ISDIR(info.st_mode) or _process_alive(int(pid)):
+        if info.st_uid != os.getuid() or not stat.S_ISDIR(info.st_mode) or psutil.pid_exists(int(pid)):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed += not folder.exists()
