@@ -16,11 +16,26 @@ from autograder.runner.placement import (
 )
 
 
-def test_cpu_only_machine_gets_one_cpu_worker_per_core_and_no_env_change():
+def test_cpu_only_machine_gets_one_cpu_worker_per_core_with_one_thread_each():
     plan = plan_workers(n_gpus=0, n_cpus=2, n_submissions=30)
     assert plan.slots == (WorkerSlot(0), WorkerSlot(1))
     assert plan.gpu_workers == 0
-    assert all(plan.env_for(s) == {} for s in plan.slots)
+    assert plan.threads == 1
+    one = {"TF_NUM_INTRAOP_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    assert all(plan.env_for(s, environ={}) == one for s in plan.slots)
+
+
+def test_workers_share_the_cores_and_a_single_worker_keeps_them_all():
+    assert plan_workers(0, 16, 30, requested=4).threads == 4
+    assert plan_workers(0, 2, 30, requested=5).threads == 1  # more workers than cores
+    lone = plan_workers(0, 8, 1)
+    assert lone.threads == 0
+    assert lone.env_for(lone.slots[0], environ={}) == {}  # TensorFlow's default: every core
+
+
+def test_thread_counts_the_instructor_set_are_kept():
+    plan = plan_workers(n_gpus=0, n_cpus=8, n_submissions=30, requested=2)
+    assert plan.env_for(plan.slots[0], environ={"OMP_NUM_THREADS": "3"}) == {"TF_NUM_INTRAOP_THREADS": "4"}
 
 
 def test_one_model_worker_per_gpu_and_cpu_workers_for_the_rest():
@@ -28,10 +43,9 @@ def test_one_model_worker_per_gpu_and_cpu_workers_for_the_rest():
     assert len(plan.slots) == 8
     assert [s.gpu for s in plan.slots] == [0, 1] + [None] * 6
     assert [s.device for s in plan.slots[:3]] == ["GPU:0", "GPU:1", "CPU"]
-    assert plan.env_for(plan.slots[0]) == {"CUDA_VISIBLE_DEVICES": "0"}
-    assert plan.env_for(plan.slots[1]) == {"CUDA_VISIBLE_DEVICES": "1"}
-    # CPU workers see no GPU, so they never claim GPU memory.
-    assert plan.env_for(plan.slots[2]) == {"CUDA_VISIBLE_DEVICES": ""}
+    env = [plan.env_for(s, environ={}) for s in plan.slots]
+    assert [e["CUDA_VISIBLE_DEVICES"] for e in env[:3]] == ["0", "1", ""]  # CPU workers see no GPU
+    assert env[0]["TF_NUM_INTRAOP_THREADS"] == "1"
 
 
 def test_every_gpu_gets_a_worker_even_with_fewer_cores():

@@ -79,6 +79,14 @@ def test_environment_is_not_inherited(tmp_path, monkeypatch):
     assert out.stdout.strip() == "None"
 
 
+@needs_bwrap
+def test_a_workers_thread_share_reaches_sandboxed_code(tmp_path, monkeypatch):
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    out = run(tmp_path, "import os; e = os.environ; print(e['TF_NUM_INTRAOP_THREADS'], e['OMP_NUM_THREADS'])")
+    assert out.stdout.split() == ["1", "1"]
+
+
 def test_read_only_system(tmp_path):
     out = run(tmp_path, "open('/usr/evil.txt', 'w')")
     assert out.returncode != 0 and not Path("/usr/evil.txt").exists()

@@ -4,7 +4,8 @@ Planning is pure (numbers in, plan out) so it is tested without a GPU. The only 
 :func:`count_gpus`, which asks ``nvidia-smi`` (no TensorFlow import in the parent), and
 :func:`enable_memory_growth`, which a worker calls after it imported TensorFlow.
 
-Without a GPU the plan is all-CPU workers with no environment changes: the CPU path is unchanged.
+Without a GPU the plan is all-CPU workers; the only environment change is the CPU threads each
+worker (and the kernels it starts) may use when several workers share the cores.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+#: What sizes a process's CPU thread pools: TensorFlow's intra-op pool (read when its runtime
+#: starts) and OpenMP's (oneDNN, numpy's BLAS).
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS")
 
 
 @dataclass(frozen=True)
@@ -34,20 +39,27 @@ class WorkerPlan:
 
     slots: tuple[WorkerSlot, ...]
     n_gpus: int
+    #: CPU threads for each worker's TensorFlow and its kernels' (0: TensorFlow's default, every core)
+    threads: int = 0
 
     @property
     def gpu_workers(self) -> int:
         return sum(1 for s in self.slots if s.gpu is not None)
 
-    def env_for(self, slot: WorkerSlot) -> dict[str, str]:
-        """Environment a worker sets before importing TensorFlow.
+    def env_for(self, slot: WorkerSlot, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+        """Environment a worker sets before TensorFlow runs anything (its kernels inherit it).
 
-        Empty on a machine without GPUs (nothing changes there). With GPUs, a GPU worker sees only
-        its own GPU and a CPU worker sees none, so no two workers claim the same GPU memory.
+        With GPUs, a GPU worker sees only its own GPU and a CPU worker sees none, so no two workers
+        claim the same GPU memory. With ``threads``, TensorFlow's and OpenMP's thread pools get
+        that many threads (unless ``environ`` already sets them): each TensorFlow would otherwise
+        run one thread per core, and workers that all train at once oversubscribe the cores.
         """
-        if self.n_gpus == 0:
-            return {}
-        return {"CUDA_VISIBLE_DEVICES": "" if slot.gpu is None else str(slot.gpu)}
+        env = {}
+        if self.n_gpus:
+            env["CUDA_VISIBLE_DEVICES"] = "" if slot.gpu is None else str(slot.gpu)
+        if self.threads:
+            env.update({k: str(self.threads) for k in THREAD_VARIABLES if k not in environ})
+        return env
 
 
 def plan_workers(n_gpus: int, n_cpus: int, n_submissions: int, requested: int | None = None) -> WorkerPlan:
@@ -58,6 +70,7 @@ def plan_workers(n_gpus: int, n_cpus: int, n_submissions: int, requested: int | 
         n_cpus: CPU cores available.
         n_submissions: submissions left to grade.
         requested: ``--workers``; default one worker per core (and at least one per GPU).
+            Several workers share the cores: each gets ``n_cpus // workers`` threads (at least 1).
 
     Raises:
         ValueError: a negative count or ``requested`` below 1.
@@ -70,7 +83,8 @@ def plan_workers(n_gpus: int, n_cpus: int, n_submissions: int, requested: int | 
     wanted = requested if requested is not None else max(n_cpus, n_gpus, 1)
     total = max(1, min(wanted, n_submissions)) if n_submissions else 0
     slots = tuple(WorkerSlot(i, i if i < n_gpus else None) for i in range(total))
-    return WorkerPlan(slots, n_gpus)
+    threads = max(1, n_cpus // total) if total > 1 and n_cpus else 0
+    return WorkerPlan(slots, n_gpus, threads)
 
 
 @dataclass(frozen=True)

@@ -236,6 +236,9 @@ def base_env(box: Sandbox) -> dict[str, str]:
         "PYTHONHASHSEED": "0",
         "MPLBACKEND": "Agg",
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2"),
+        # a worker's share of the cores (placement.WorkerPlan.threads), when it has one
+        **({"TF_NUM_INTRAOP_THREADS": os.environ["TF_NUM_INTRAOP_THREADS"]}
+           if "TF_NUM_INTRAOP_THREADS" in os.environ else {}),
     }
 
 
