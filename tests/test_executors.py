@@ -171,6 +171,63 @@ def test_the_fork_server_goes_after_a_batch_and_comes_back_for_the_next(tmp_path
                 os.kill(pid, 0)
 
 
+def _no_thread_settings(monkeypatch):
+    for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_each_pool_worker_takes_its_share_of_the_cores_before_warming_up(monkeypatch):
+    import queue
+
+    from autograder.runner import pool, warm
+    from autograder.runner.placement import plan_workers
+
+    _no_thread_settings(monkeypatch)
+    warmed = []
+    monkeypatch.setattr(warm, "warm_state", lambda *key, env=None: warmed.append((key, env)))
+    monkeypatch.setattr(pool, "_STATE", {})
+    plan = plan_workers(0, 4, 10, requested=2)
+    slots = queue.Queue()
+    slots.put(plan.slots[1])
+    pool._init_worker("course", "digits", "load", slots, plan)
+    assert warmed == [(("course", "digits", "load"),
+                       {"TF_NUM_INTRAOP_THREADS": "2", "OMP_NUM_THREADS": "2"})]
+
+
+class _RecordingRay:
+    """Stands in for the ray module in RayExecutor._run: records what each task is given; every
+    task fails inside the grader."""
+
+    def __init__(self, cpus: float):
+        self.cpus, self.options, self.calls = cpus, {}, []
+
+    def cluster_resources(self):
+        return {"CPU": self.cpus}
+
+    def remote(self, **options):
+        self.options = options
+        return lambda fn: _Named(remote=lambda *args: self.calls.append(args) or len(self.calls))
+
+    def wait(self, refs, num_returns):
+        return refs[:num_returns], refs[num_returns:]
+
+    def get(self, ref):
+        raise RuntimeError(f"task {ref} failed")
+
+
+def test_each_ray_task_gets_the_threads_of_the_cores_it_asks_for(tmp_path, monkeypatch):
+    _no_thread_settings(monkeypatch)
+    ray, messages = _RecordingRay(cpus=8), []
+    executor = RayExecutor(cpus_per_task=2)
+    assert list(executor._run(ray, _ctx_of_missing_course(tmp_path), ["a", "b"], messages.append)) == []
+    assert ray.options["num_cpus"] == 2
+    assert [c[3:] for c in ray.calls] == [
+        ("a", {"TF_NUM_INTRAOP_THREADS": "2", "OMP_NUM_THREADS": "2"}),
+        ("b", {"TF_NUM_INTRAOP_THREADS": "2", "OMP_NUM_THREADS": "2"}),
+    ]
+    assert sum("grading failed inside the grader" in m for m in messages) == 2
+
+
 class _FlakyRay:
     """Stands in for the ray module: ``init`` fails ``failures`` times with ``error``."""
 

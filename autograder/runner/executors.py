@@ -100,7 +100,7 @@ class RayExecutor:
                 ray.shutdown()
 
     def _run(self, ray, ctx, students, log) -> Iterator[SubmissionResult]:
-        from .placement import ray_task_resources
+        from .placement import ray_task_resources, thread_env
         from .warm import grade_warm
 
         cluster = ray.cluster_resources()
@@ -109,7 +109,9 @@ class RayExecutor:
             f"submission asks for {res.num_cpus:g} CPU, {res.num_gpus:g} GPU")
         task = ray.remote(num_cpus=res.num_cpus, num_gpus=res.num_gpus, max_retries=0)(grade_warm)
         args = (str(ctx.course.root), ctx.spec.assignment, ctx.spec.mode)
-        waiting = {task.remote(*args, s): s for s in students}
+        # Ray runs as many tasks as a node has cores: each task's TensorFlow gets its cores
+        env = thread_env(max(1, int(res.num_cpus)))
+        waiting = {task.remote(*args, s, env): s for s in students}
         while waiting:
             done, _ = ray.wait(list(waiting), num_returns=1)
             student = waiting.pop(done[0])

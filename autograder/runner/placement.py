@@ -54,12 +54,16 @@ class WorkerPlan:
         that many threads (unless ``environ`` already sets them): each TensorFlow would otherwise
         run one thread per core, and workers that all train at once oversubscribe the cores.
         """
-        env = {}
+        env = thread_env(self.threads, environ)
         if self.n_gpus:
             env["CUDA_VISIBLE_DEVICES"] = "" if slot.gpu is None else str(slot.gpu)
-        if self.threads:
-            env.update({k: str(self.threads) for k in THREAD_VARIABLES if k not in environ})
         return env
+
+
+def thread_env(threads: int, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The variables that give a process's TensorFlow and OpenMP ``threads`` threads, less those
+    ``environ`` already sets (an instructor's choice stays); empty for 0 (their default)."""
+    return {k: str(threads) for k in THREAD_VARIABLES if k not in environ} if threads > 0 else {}
 
 
 def plan_workers(n_gpus: int, n_cpus: int, n_submissions: int, requested: int | None = None) -> WorkerPlan:

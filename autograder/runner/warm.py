@@ -53,9 +53,11 @@ def warm_state(root: str, assignment: str, mode: str, env: dict[str, str] | None
     return state
 
 
-def grade_warm(root: str, assignment: str, mode: str, student: str) -> dict:
-    """Grade one submission in this warm process; the result as a plain dict (for pickling)."""
+def grade_warm(root: str, assignment: str, mode: str, student: str,
+               env: dict[str, str] | None = None) -> dict:
+    """Grade one submission in this warm process; the result as a plain dict (for pickling).
+    ``env``: as for :func:`warm_state` (used by the first submission this process grades)."""
     from .grade import compute_submission
 
-    state = warm_state(root, assignment, mode)
+    state = warm_state(root, assignment, mode, env=env)
     return compute_submission(state.ctx, student, state.api).to_dict()
