@@ -207,7 +207,7 @@ class MemorySampler(threading.Thread):
             self.stop.wait(self.interval)
 
     def summary(self) -> dict[str, float | int]:
-        """Peak per worker, and the peak over the first and the last third of the run (flatness)."""
+        """Peak per worker, and the peak over each third of the run (flatness)."""
         if not self.samples:
             return {"workers": 0}
         end = max(t for s in self.samples.values() for t, _ in s)
@@ -217,7 +217,8 @@ class MemorySampler(threading.Thread):
         return {
             "workers": len(self.samples),
             "peak_rss_mib_per_worker": round(max(r for s in self.samples.values() for _, r in s), 1),
-            "rss_first_third_mib": peak(0, end / 3),
+            "rss_first_third_mib": peak(0, end / 3),  # (in a short run: mostly the start-up)
+            "rss_middle_third_mib": peak(end / 3, 2 * end / 3),
             "rss_last_third_mib": peak(2 * end / 3, end),
             "peak_pss_mib_per_worker_tree": round(max(max(v) for v in self.tree_pss.values()), 1),
         }
@@ -371,6 +372,7 @@ def bench(workdir: Path, assignment: str, n: int, reuse: bool = False) -> dict:
         "scores_identical": identical,
         "peak_rss_mib_per_worker": memory.get("peak_rss_mib_per_worker"),
         "rss_first_third_mib": memory.get("rss_first_third_mib"),
+        "rss_middle_third_mib": memory.get("rss_middle_third_mib"),
         "rss_last_third_mib": memory.get("rss_last_third_mib"),
         "workers": memory.get("workers"),
         "peak_pss_mib_per_worker_tree": memory.get("peak_pss_mib_per_worker_tree"),
