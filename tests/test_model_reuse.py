@@ -129,6 +129,7 @@ def refused_alike(seed: Path, crafted: Path) -> ArchitectureCache:
     return cache
 
 
+@pytest.mark.filterwarnings("ignore:Skipping nested container")  # the load from scratch warns, as Keras does
 def test_a_file_missing_weights_never_gets_an_earlier_files_weights(keras, tmp_path: Path) -> None:
     """Same config, but one layer's weights left out of the file: a fresh load refuses it, and so
     must the cache (not hand back the model still holding the previous student's weights)."""
@@ -141,6 +142,7 @@ def test_a_file_missing_weights_never_gets_an_earlier_files_weights(keras, tmp_p
     np.testing.assert_array_equal(outputs(cache.load(good, max_mb=5)), fresh(good))
 
 
+@pytest.mark.filterwarnings("ignore:Skipping nested container")  # the load from scratch warns, as Keras does
 def test_a_file_with_other_shapes_is_loaded_from_scratch(keras, tmp_path: Path) -> None:
     """A hand-edited config.json naming the other architecture: Keras' shape checks refuse the
     weights, the cache forgets the model, and the file gets what a fresh load gives it."""
@@ -247,6 +249,7 @@ def test_run_batches_default_batches_give_the_same_outputs(keras) -> None:
                                rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:Skipping nested container")  # the load from scratch warns, as Keras does
 def test_a_warning_of_the_weight_loader_means_a_load_from_scratch(keras, tmp_path: Path, monkeypatch) -> None:
     """Keras' loader only warns when it skips layers the file holds no group for (they keep the
     weights they had): the cache must not hand such a model on."""
