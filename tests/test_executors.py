@@ -172,7 +172,9 @@ def test_the_fork_server_goes_after_a_batch_and_comes_back_for_the_next(tmp_path
 
 
 def _no_thread_settings(monkeypatch):
-    for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+    from autograder.runner.placement import THREAD_VARIABLES
+
+    for name in THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
 
 

@@ -34,6 +34,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .placement import THREAD_VARIABLES
+
 NOBODY = 65534
 # Each sandbox runs as its own unprivileged uid from this range (no passwd entry needed), so the
 # process limit (RLIMIT_NPROC counts a user's processes) is not shared by concurrent sandboxes,
@@ -225,7 +227,7 @@ def prepare_scratch(box: Sandbox) -> None:
 
 def base_env(box: Sandbox) -> dict[str, str]:
     """The environment sandboxed code sees: nothing of the grader's own."""
-    return {
+    env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": "/tmp",
         "TMPDIR": "/tmp",
@@ -235,11 +237,11 @@ def base_env(box: Sandbox) -> dict[str, str]:
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "PYTHONHASHSEED": "0",
         "MPLBACKEND": "Agg",
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2"),
-        # a worker's share of the cores (placement.WorkerPlan.threads), when it has one
-        **({"TF_NUM_INTRAOP_THREADS": os.environ["TF_NUM_INTRAOP_THREADS"]}
-           if "TF_NUM_INTRAOP_THREADS" in os.environ else {}),
+        "OMP_NUM_THREADS": "2",
     }
+    # a worker's share of the cores (placement.WorkerPlan.threads), or what the instructor set
+    env.update({k: os.environ[k] for k in THREAD_VARIABLES if k in os.environ})
+    return env
 
 
 def process_tree(pid: int) -> list:
