@@ -134,10 +134,13 @@ def cmd_train_reference(args) -> int:
 
     course = _course(args)
     for a in _assignments(args, course):
-        for model, refm in zip(course.spec(a).models(), train_reference(course, a), strict=True):
+        for model, build in zip(course.spec(a).models(), train_reference(course, a), strict=True):
+            refm = build.metrics
             values = ", ".join(f"{k} {v:.4f}" for k, v in refm.reference.items())
             name = f"{a} {model.part}" if model.part else a
             print(f"{name}: reference {values} (version {refm.version})")
+            if build.drift is not None:
+                print(f"{name}: {build.drift.summary()}")
     return 0
 
 
@@ -245,11 +248,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # nbgrader's gradebook triggers SQLAlchemy autoflush warnings that say nothing to a user.
     warnings.filterwarnings("ignore", message=".*not in session.*")
-    try:
-        return args.func(args)
-    except AutograderError as exc:
-        print(f"autograder: error: {exc}", file=sys.stderr)
-        return 2
+    from .quiet_stderr import filtered_stderr
+
+    # The fork server, kernel factories and kernels inherit this filter on their standard error.
+    with filtered_stderr():
+        try:
+            return args.func(args)
+        except AutograderError as exc:
+            print(f"autograder: error: {exc}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":

@@ -20,12 +20,13 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Dict, Integer, List, Unicode
 
-# absl/TensorFlow C++ log lines: "I0000 00:00:1795610472.030549    3152 cpu_feature_guard.cc:227] ..."
+from .quiet_stderr import ABSL_LINE, ABSL_NOTICE, CPU_FEATURES
+
+# absl/TensorFlow C++ log lines of every severity, and TensorFlow's start-up notices
 _DEFAULT_PATTERNS = [
-    # (before absl is initialised the seconds field holds the Unix time, hence \d+)
-    r"^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w./-]+:\d+\] .*$",
-    r"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$",
-    r"^To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\.$",
+    ABSL_LINE.format(levels="IWEF"),
+    ABSL_NOTICE,
+    CPU_FEATURES,
     r"^(WARNING|INFO):(absl|tensorflow|keras):.*$",
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] tensorflow/.*$",
 ]

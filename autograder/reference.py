@@ -12,6 +12,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from .errors import AutograderError, SubmissionError
 from .evaluate import measure_model_file
 from .histories import history_path
 from .notebook import cell_sources
+from .reference_drift import ReferenceDrift, compare_metrics
 from .spec import METRICS_FILE, REFERENCE_MODEL_FILE, GradingSpec, ReferenceMetrics
 from .tasks import get_task
 
@@ -34,10 +36,33 @@ def weights_fingerprint(model_path: Path) -> str:
     return fingerprint(*[np.asarray(w) for w in model.get_weights()])
 
 
-def train_reference(course: Course, assignment: str) -> list[ReferenceMetrics]:
+@dataclass(frozen=True)
+class ReferenceBuild:
+    """One retrained reference: its metrics, and how far they moved from the ones it replaced."""
+
+    metrics: ReferenceMetrics
+    #: against the metrics.json that was there before (None when there was none)
+    drift: ReferenceDrift | None
+
+
+def train_reference(course: Course, assignment: str) -> list[ReferenceBuild]:
     """Train every model of ``assignment`` (one per part) and write its reference and metrics."""
     spec = course.spec(assignment)
-    return [train_model_reference(course, model) for model in spec.models()]
+    builds = []
+    for model in spec.models():
+        path = course.model_reference_dir(model) / METRICS_FILE
+        previous = _read_payload(path)
+        metrics = train_model_reference(course, model)
+        drift = compare_metrics(previous, _read_payload(path)) if previous is not None else None
+        builds.append(ReferenceBuild(metrics, drift))
+    return builds
+
+
+def _read_payload(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def train_model_reference(course: Course, spec: GradingSpec) -> ReferenceMetrics:

@@ -8,23 +8,53 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from autograder.demo import run_demo
+from autograder.course import Course
+from autograder.demo import DemoOutcome
 from autograder.gradebook import read_grades
+from autograder.reports import load_results
 from autograder.runner.grade import grade_assignment
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    outcome = run_demo(tmp_path_factory.mktemp("course") / "demo", ["digits"], log=print)
-    return outcome
+def demo_run(tmp_path_factory):
+    """`autograder demo` as a user runs it, with TensorFlow asked to log everything it can."""
+    folder = tmp_path_factory.mktemp("course") / "demo"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"}
+    env.pop("AUTOGRADER_RAW_STDERR", None)
+    proc = subprocess.run([str(Path(sys.executable).parent / "autograder"), "demo", "--course-dir",
+                           str(folder)], capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return folder, proc
+
+
+@pytest.fixture(scope="module")
+def demo(demo_run):
+    folder, _proc = demo_run
+    course = Course.at(folder)
+    report = course.report_dir("digits")
+    return DemoOutcome(course=course, results={"digits": load_results(course, "digits")},
+                       reports={"digits": (report / "report.csv", report / "report.html")}, seconds=0)
+
+
+def test_demo_output_has_no_tensorflow_startup_lines(demo_run):
+    """The fork server, kernel factories, kernels and the demo students' TensorFlow print their
+    start-up notices (CPU features, absl's InitializeLog notice) to the terminal: none shows."""
+    _folder, proc = demo_run
+    output = proc.stdout + proc.stderr
+    for needle in ("absl::InitializeLog", "cpu_feature_guard", "rebuild TensorFlow", "oneDNN", "I0000"):
+        assert needle not in output, output[-3000:]
+    # What the demo does still shows: its progress on stderr, the score table on stdout.
+    assert "[4/4]" in proc.stderr and "collected 4 submissions" in proc.stderr
+    assert "correct" in proc.stdout and "demo finished" in proc.stdout
 
 
 def _by_student(results):
