@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(TF_EXTRA)
 # Keep TensorFlow's C++ start-up chatter out of the terminal.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install sandbox-tools course-data browser-tools hub-tools postgres-tools hub demo test lint release reference clean
+.PHONY: install sandbox-tools course-data browser-tools hub-tools postgres-tools hub demo test lint docs release reference clean
 
 install: $(STAMP) sandbox-tools course-data
 
@@ -76,6 +76,11 @@ test: install browser-tools hub-tools postgres-tools
 
 lint: install
 	$(BIN)/ruff check autograder tests benchmarks
+
+# The documentation site (MkDocs + Material) from docs/ into site/; strict: a broken link or a page
+# missing from the nav fails the build.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # Regenerate the student versions in release/ from source/ (never edit release/ by hand).
 release: install
