@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from .errors import AutograderError
-from .spec import GradingSpec, ReferenceMetrics, load_reference_metrics, load_spec
+from .errors import AutograderError, SpecError
+from .spec import SPEC_FILE, GradingSpec, ReferenceMetrics, inferred_spec, load_reference_metrics, load_spec
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,26 @@ class Course:
         return self.root / ".scratch" / assignment / student
 
     def spec(self, assignment: str) -> GradingSpec:
-        return load_spec(self.reference_dir(assignment))
+        """The assignment's ``spec.toml``; without one, a plain nbgrader assignment's spec (every
+        notebook of ``source/<assignment>/``, its cells graded as ``nbgrader autograde`` does)."""
+        if (self.reference_dir(assignment) / SPEC_FILE).is_file():
+            return load_spec(self.reference_dir(assignment))
+        notebooks = self.source_notebooks(assignment)
+        if not notebooks:
+            raise SpecError(
+                f"no assignment {assignment!r}: no notebooks in {self.source_dir(assignment)} and no "
+                f"grading spec at {self.reference_dir(assignment) / SPEC_FILE} (a plain nbgrader "
+                "assignment needs only its source notebooks; `autograder new ASSIGNMENT` writes a "
+                "spec to grade models too)"
+            )
+        return inferred_spec(assignment, notebooks)
+
+    def source_notebooks(self, assignment: str) -> list[str]:
+        """Names (without .ipynb) of the assignment's source notebooks, as nbgrader finds them."""
+        folder = self.source_dir(assignment)
+        if not folder.is_dir():
+            return []
+        return sorted(p.stem for p in folder.glob("*.ipynb") if not p.name.startswith("."))
 
     def model_reference_dir(self, spec: GradingSpec) -> Path:
         """Where one model's reference lives: the assignment's folder, or its part's subfolder."""
@@ -85,7 +104,10 @@ class Course:
         return load_reference_metrics(self.model_reference_dir(spec), spec)
 
     def assignments(self) -> list[str]:
-        return sorted(p.parent.name for p in (self.root / "reference_models").glob("*/spec.toml"))
+        """Every assignment with a spec or with source notebooks."""
+        specs = {p.parent.name for p in (self.root / "reference_models").glob(f"*/{SPEC_FILE}")}
+        sources = {p.parent.name for p in (self.root / "source").glob("*/*.ipynb")}
+        return sorted(specs | sources)
 
     def submitted_students(self, assignment: str) -> list[str]:
         base = self.root / "submitted"

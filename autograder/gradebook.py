@@ -102,8 +102,21 @@ def read_grades(db_url: str, assignment: str, student: str | None = None) -> lis
     return rows
 
 
-def notebook_grade_cells(db_url: str, assignment: str, notebook: str) -> list[tuple[str, float]]:
-    """``(grade id, max points)`` of the test (grade) cells of a released notebook."""
+@dataclass(frozen=True)
+class GradedCell:
+    """A cell of a released notebook that carries points, as nbgrader's gradebook knows it.
+
+    ``kind`` is ``"test"`` (autograder tests: nbgrader scores them by running them), ``"manual"``
+    (a manually graded answer, code or markdown) or ``"task"`` (a manually graded task cell).
+    """
+
+    name: str
+    max_points: float
+    kind: str
+
+
+def notebook_cells(db_url: str, assignment: str, notebook: str) -> list[GradedCell]:
+    """The cells with points of a released notebook, in nbgrader's order."""
     from nbgrader.api import Gradebook, MissingEntry
 
     ensure_tools_on_path()
@@ -116,7 +129,12 @@ def notebook_grade_cells(db_url: str, assignment: str, notebook: str) -> list[tu
                 f"the gradebook does not know notebook {notebook!r} of {assignment!r}: run "
                 f"`nbgrader generate_assignment {assignment}` first"
             ) from exc
-        return [(c.name, float(c.max_score)) for c in nb.grade_cells]
+        answers = {c.name for c in nb.solution_cells}
+        cells = [GradedCell(c.name, float(c.max_score),
+                            "manual" if c.name in answers or c.cell_type == "markdown" else "test")
+                 for c in nb.grade_cells]
+        cells += [GradedCell(c.name, float(c.max_score), "task") for c in nb.task_cells]
+        return cells
 
 
 def ensure_submission(db_url: str, assignment: str, student: str) -> None:

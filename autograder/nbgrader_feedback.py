@@ -44,12 +44,14 @@ class HideHiddenTests(ClearHiddenTests):
 
 
 def section_folder(results_root: str | Path, assignment: str, student: str) -> Path:
-    """Where ``autograder feedback`` puts a student's model sections: one ``<grade id>.md`` each."""
+    """Where ``autograder feedback`` puts a student's sections: ``<notebook>/<grade id>.md`` each
+    (sections directly in this folder, as older results have them, go into every notebook)."""
     return Path(results_root) / assignment / "feedback" / student
 
 
 class AddModelFeedback(NbGraderPreprocessor):
-    """Insert each prepared model section after the task cell of its grade id (else at the end)."""
+    """Insert each prepared section (a model's, or a note on a cell awaiting manual grading) after
+    the cell of its grade id in its notebook (else at the end)."""
 
     results_root = Unicode(
         "", help="The course's results folder (<course>/results); empty: add nothing."
@@ -60,7 +62,11 @@ class AddModelFeedback(NbGraderPreprocessor):
             return nb, resources
         info = resources.get("nbgrader", {})
         folder = section_folder(self.results_root, info.get("assignment", ""), info.get("student", ""))
-        for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
+        notebook = info.get("notebook", "")
+        paths = sorted(folder.glob("*.md"))
+        if notebook:
+            paths += sorted((folder / notebook).glob("*.md"))
+        for path in paths:
             cell = nbformat.v4.new_markdown_cell(path.read_text(encoding="utf-8"))
             cell.metadata["autograder"] = {"model_feedback": path.stem}
             nb.cells.insert(_after_cell(nb, path.stem), cell)

@@ -25,7 +25,8 @@ class PartResult:
     Attributes:
         name: the nbgrader grade id of the cell the points land on, or ``<grade id>:<metric>``
             for a model metric.
-        kind: ``"test"`` (a notebook test cell) or ``"model"`` (a model metric).
+        kind: ``"test"`` (a notebook test cell), ``"manual"`` (a cell an instructor grades by
+            hand: a manually graded answer or task) or ``"model"`` (a model metric).
         points: points awarded (0 when the part failed).
         max_points: points available (0 for extra credit parts).
         reason: why points were lost, written for the student; empty when all points were earned.
@@ -34,6 +35,9 @@ class PartResult:
         reference: the reference model's value of the metric.
         baseline: the trivial baseline's value of the metric.
         extra_credit: whether the points are extra credit.
+        notebook: the notebook the cell is in.
+        pending: a manually graded cell nobody has graded yet (its points are still to come;
+            never a failure).
     """
 
     name: str
@@ -46,6 +50,12 @@ class PartResult:
     reference: float | None = None
     baseline: float | None = None
     extra_credit: bool = False
+    notebook: str = ""
+    pending: bool = False
+
+
+#: the reason of a manually graded cell that nobody has graded yet
+AWAITING_MANUAL_GRADE = "awaiting manual grading"
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,20 @@ class SubmissionResult:
     @property
     def test_points(self) -> float:
         return sum(p.points for p in self.parts if p.kind == "test")
+
+    @property
+    def manual_points(self) -> float:
+        """Points of manually graded cells graded so far."""
+        return sum(p.points for p in self.parts if p.kind == "manual")
+
+    @property
+    def pending_points(self) -> float:
+        """Points still to be graded by hand."""
+        return sum(p.max_points for p in self.parts if p.pending)
+
+    def failures(self) -> list[PartResult]:
+        """Parts that lost points, with a reason (cells awaiting a manual grade are not failures)."""
+        return [p for p in self.parts if p.reason and p.points < p.max_points and not p.pending]
 
     @property
     def model_points(self) -> float:

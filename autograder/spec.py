@@ -108,6 +108,20 @@ class GradingSpec:
     tests_only: bool = False
     #: grading on submit (``autograder watch``) releases nbgrader feedback right after grading
     feedback_on_submit: bool = False
+    #: every notebook of the assignment whose test cells are graded (``notebooks = [...]``);
+    #: empty means the notebooks of the models (or ``notebook``)
+    notebooks: tuple[str, ...] = ()
+    #: no spec.toml: a plain nbgrader assignment, graded as ``nbgrader autograde`` grades it
+    inferred: bool = False
+
+    @property
+    def graded_notebooks(self) -> tuple[str, ...]:
+        """Every notebook whose cells are graded: the listed ones, then the models' own."""
+        names = list(self.notebooks) or ([self.notebook] if self.notebook else [])
+        for model in self.models():
+            if model.notebook and model.notebook not in names:
+                names.append(model.notebook)
+        return tuple(names)
 
     def models(self) -> tuple[GradingSpec, ...]:
         """The specs of the assignment's graded models: its parts, or itself when it has one model
@@ -176,8 +190,10 @@ def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
 
 
 #: keys a ``[[parts]]`` table may set; the others are the assignment's, shared by every part
-PART_KEYS = {"name", "task", "dataset", "model_file", "model_grade_id", "metrics", "train", "budget",
-             "autograde"}
+PART_KEYS = {"name", "notebook", "task", "dataset", "model_file", "model_grade_id", "metrics", "train",
+             "budget", "autograde"}
+#: part keys the assignment may also set, as every part's default
+SHARED_PART_KEYS = {"notebook", "train", "budget"}
 
 
 def parse_spec(data: dict[str, Any], where: str = "spec") -> GradingSpec:
@@ -199,7 +215,7 @@ def _parse_parts(data: dict[str, Any], where: str) -> GradingSpec:
     if not raw_parts or not isinstance(raw_parts, list) or not all(isinstance(p, dict) for p in raw_parts):
         raise SpecError(f"{where}: 'parts' must be one or more [[parts]] tables")
     shared = {k: v for k, v in data.items() if k != "parts"}
-    clash = sorted(set(shared) & (PART_KEYS - {"train", "budget"}))
+    clash = sorted(set(shared) & (PART_KEYS - SHARED_PART_KEYS))
     if clash:
         raise SpecError(f"{where}: {clash} belong in each [[parts]] table when parts are used")
     parts = []
@@ -215,15 +231,21 @@ def _parse_parts(data: dict[str, Any], where: str) -> GradingSpec:
         for table in ("train", "budget"):
             merged[table] = {**_table(shared, table, where), **_table(raw, table, pw)}
         parts.append(_replace(_parse_single(merged, f"{where}: part {name!r}"), part=name))
-    for key in ("part", "model_file", "model_grade_id"):
+    for key in ("part", "model_file"):
         values = [getattr(p, key) for p in parts if getattr(p, key)]
         if len(set(values)) != len(values):
             raise SpecError(f"{where}: each part needs its own {key.replace('part', 'name')}; got {values}")
-    return _replace(parts[0], part="", parts=tuple(parts))
+    cells = [(p.notebook, p.model_grade_id) for p in parts]
+    if len(set(cells)) != len(cells):
+        raise SpecError(f"{where}: each part needs its own model_grade_id (a task cell of its notebook); "
+                        f"got {[gid for _nb, gid in cells]}")
+    first = parts[0]
+    return _replace(first, part="", parts=tuple(parts),
+                    notebook=shared.get("notebook", first.notebook))
 
 
 #: the only keys of a tests-only spec (``tests_only = true``): no model is graded
-TESTS_ONLY_KEYS = {"assignment", "notebook", "tests_only", "feedback_on_submit", "limits"}
+TESTS_ONLY_KEYS = {"assignment", "notebook", "notebooks", "tests_only", "feedback_on_submit", "limits"}
 
 
 def _parse_tests_only(data: dict[str, Any], where: str) -> GradingSpec:
@@ -232,13 +254,29 @@ def _parse_tests_only(data: dict[str, Any], where: str) -> GradingSpec:
     if unknown:
         raise SpecError(f"{where}: a tests-only spec (tests_only = true) grades no model; remove "
                         f"{sorted(unknown)} (allowed keys: {sorted(TESTS_ONLY_KEYS)})")
+    notebooks = _parse_notebooks(data, where)
+    if not notebooks and "notebook" not in data:
+        raise SpecError(f"{where}: a tests-only spec names its notebook (notebook = \"hw1\") or "
+                        "notebooks (notebooks = [\"part1\", \"part2\"])")
     return GradingSpec(
         assignment=_require(data, "assignment", str, where),
-        notebook=_require(data, "notebook", str, where),
+        notebook=_optional(data, "notebook", str, notebooks[0] if notebooks else "", where),
         task="", dataset="", mode="load", model_file="", model_grade_id="", seed=0, metrics=(),
         limits=_parse_limits(data, where), tests_only=True,
         feedback_on_submit=_optional(data, "feedback_on_submit", bool, False, where),
+        notebooks=notebooks,
     )
+
+
+def _parse_notebooks(data: dict[str, Any], where: str) -> tuple[str, ...]:
+    """``notebooks = [...]``: names without ``.ipynb``, each once."""
+    names = _optional(data, "notebooks", list, [], where)
+    if not all(isinstance(n, str) and n and not n.endswith(".ipynb") and "/" not in n for n in names):
+        raise SpecError(f"{where}: notebooks must be notebook names without .ipynb, e.g. "
+                        f"[\"part1\", \"part2\"]; got {names!r}")
+    if len(set(names)) != len(names):
+        raise SpecError(f"{where}: a notebook is listed twice in notebooks: {names!r}")
+    return tuple(names)
 
 
 def _parse_limits(data: dict[str, Any], where: str) -> Limits:
@@ -265,7 +303,7 @@ def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
     known = {
         "assignment", "notebook", "task", "dataset", "mode", "model_file", "model_grade_id",
         "seed", "reference_seed", "metrics", "budget", "train", "limits", "autograde", "tests_only",
-        "feedback_on_submit",
+        "feedback_on_submit", "notebooks",
     }
     unknown = set(data) - known
     if unknown:
@@ -345,6 +383,7 @@ def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
         limits=limits,
         autograde=autograde,
         feedback_on_submit=_optional(data, "feedback_on_submit", bool, False, where),
+        notebooks=_parse_notebooks(data, where),
     )
 
 
@@ -368,6 +407,16 @@ def _parse_autograde(raw: dict[str, Any], data: dict[str, Any], where: str) -> A
                             f"got {name!r} = {file!r}")
     return AutogradeSpec(training_cell=cell, model_variable=variable,
                          json_variables=tuple(sorted(extra.items())))
+
+
+def inferred_spec(assignment: str, notebooks: list[str] | tuple[str, ...]) -> GradingSpec:
+    """The spec of a plain nbgrader assignment that has no spec.toml: every notebook's cells are
+    graded as ``nbgrader autograde`` grades them, with the default sandbox limits."""
+    return GradingSpec(
+        assignment=assignment, notebook=notebooks[0] if notebooks else "", task="", dataset="",
+        mode="load", model_file="", model_grade_id="", seed=0, metrics=(), tests_only=True,
+        notebooks=tuple(notebooks), inferred=True,
+    )
 
 
 def load_spec(reference_dir: Path) -> GradingSpec:

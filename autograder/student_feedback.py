@@ -98,23 +98,37 @@ def figures_of(pictures: Pictures | None) -> list[FeedbackFigure]:
     return []
 
 
+def pending_markdown(part: PartResult) -> str:
+    """The note under a manually graded cell nobody has graded yet."""
+    return (f"**Awaiting manual grading** ({part.max_points:g} points): your instructor grades "
+            "this answer by hand; its points are not in your total yet.\n")
+
+
 def write_sections(course: Course, result: SubmissionResult,
                    pictures: dict[str, Pictures | None]) -> list[Path]:
-    """Write the model sections of one student (one file per model grade id)."""
-    folder = section_folder(course.root / "results", result.assignment, result.student)
-    folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("*.md"):
+    """Write the feedback sections of one student: one file per model grade id and per manually
+    graded cell still awaiting its grade, in the folder of the notebook that holds the cell."""
+    root = section_folder(course.root / "results", result.assignment, result.student)
+    for stale in root.glob("**/*.md"):
         stale.unlink()
-    by_model: dict[str, list[PartResult]] = {}
+    by_model: dict[tuple[str, str], list[PartResult]] = {}
     for p in result.parts:
         if p.kind == "model":
-            by_model.setdefault(p.name.rsplit(":", 1)[0], []).append(p)
+            by_model.setdefault((p.notebook, p.name.rsplit(":", 1)[0]), []).append(p)
     written = []
-    for grade_id, parts in by_model.items():
-        written.append(folder / f"{grade_id}.md")
-        written[-1].write_text(section_markdown(grade_id, parts, figures_of(pictures.get(grade_id))),
-                               encoding="utf-8")
+    for (notebook, grade_id), parts in by_model.items():
+        text = section_markdown(grade_id, parts, figures_of(pictures.get(grade_id)))
+        written.append(_write(root / notebook / f"{grade_id}.md", text))
+    for p in result.parts:
+        if p.pending:
+            written.append(_write(root / p.notebook / f"{p.name.rsplit('/', 1)[-1]}.md", pending_markdown(p)))
     return written
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def student_pictures(course: Course, result: SubmissionResult,

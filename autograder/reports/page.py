@@ -42,9 +42,13 @@ def summary_html(report: Report) -> str:
     if scores.empty:
         return "<p>0 submissions graded.</p>"
     totals = scores["total"].astype(float)
+    pending = scores["pending_manual"].astype(float) if "pending_manual" in scores else None
+    waiting = (f" {pending.sum():g} points of {int((pending > 0).sum())} submissions are awaiting "
+               "manual grading (not counted in the totals yet)." if pending is not None and pending.any()
+               else "")
     return (f"<p>{len(scores)} submissions graded; total points: mean {totals.mean():.2f}, "
             f"median {totals.median():.2f}, max {totals.max():.2f} of {scores['max_total'].max():g}; "
-            f"{len(report.failures)} parts lost points with a reason.</p>")
+            f"{len(report.failures)} parts lost points with a reason.{html.escape(waiting)}</p>")
 
 
 def render_page(report: Report) -> str:

@@ -32,14 +32,15 @@ def results_frame(results: list[SubmissionResult], gradebook_totals: dict[str, f
             "tests": round(r.test_points, 2),
             "model": round(r.model_points, 2),
             "extra_credit": round(r.extra_credit, 2),
+            "manual": round(r.manual_points, 2),
+            "pending_manual": round(r.pending_points, 2),
         }
         for p in r.parts:
             row[f"points:{p.name}"] = round(p.points, 2)
             if p.kind == "model":
                 # keyed by part name (<grade id>:<metric>): several models may share a metric
                 row[f"value:{p.name}"] = None if p.value is None else round(p.value, 4)
-        row["failures"] = "; ".join(f"{p.name}: {p.reason}" for p in r.parts
-                                    if p.reason and p.points < p.max_points)
+        row["failures"] = "; ".join(f"{p.name}: {p.reason}" for p in r.failures())
         row["mode"] = r.mode
         row["device"] = r.device
         row["duration_s"] = r.duration_s
@@ -62,6 +63,7 @@ def terminal_table(frame: pd.DataFrame, width: int = 60) -> str:
     if frame.empty:
         return "(no results)"
     cols = ["student", "total", "max_total", "tests", "model", "extra_credit"]
+    cols += [c for c in ("manual", "pending_manual") if c in frame.columns and frame[c].any()]
     cols += [c for c in frame.columns if c.startswith("value:")]
     view = frame[cols].copy()
     first = frame["failures"].fillna("").map(lambda f: f.split("; ")[0] if f else "")

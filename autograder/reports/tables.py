@@ -10,16 +10,17 @@ import pandas as pd
 
 from ..results import SubmissionResult
 
-PART_COLUMNS = ["student", "part", "kind", "metric", "value", "reference", "baseline", "points",
-                "max_points", "extra_credit", "reason"]
+PART_COLUMNS = ["student", "part", "kind", "notebook", "metric", "value", "reference", "baseline",
+                "points", "max_points", "extra_credit", "pending", "reason"]
 
 
 def parts_frame(results: list[SubmissionResult]) -> pd.DataFrame:
     """One row per (student, part): points, and for model parts the metric next to its targets."""
     rows = [
-        {"student": r.student, "part": p.name, "kind": p.kind, "metric": p.metric, "value": p.value,
-         "reference": p.reference, "baseline": p.baseline, "points": p.points,
-         "max_points": p.max_points, "extra_credit": p.extra_credit, "reason": p.reason}
+        {"student": r.student, "part": p.name, "kind": p.kind, "notebook": p.notebook,
+         "metric": p.metric, "value": p.value, "reference": p.reference, "baseline": p.baseline,
+         "points": p.points, "max_points": p.max_points, "extra_credit": p.extra_credit,
+         "pending": p.pending, "reason": p.reason}
         for r in results for p in r.parts
     ]
     return pd.DataFrame(rows, columns=PART_COLUMNS)
@@ -53,8 +54,9 @@ def _best(values: pd.Series, part: pd.Series, worst: bool = False) -> float | No
 
 
 def failures_frame(parts: pd.DataFrame) -> pd.DataFrame:
-    """Every part that lost points, with the reason the student reads."""
-    lost = parts[(parts["points"] < parts["max_points"]) & (parts["reason"] != "")]
+    """Every part that lost points, with the reason the student reads (cells awaiting a manual
+    grade are not failures)."""
+    lost = parts[(parts["points"] < parts["max_points"]) & (parts["reason"] != "") & ~parts["pending"]]
     return lost[["student", "part", "points", "max_points", "reason"]].reset_index(drop=True)
 
 

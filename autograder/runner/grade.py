@@ -8,6 +8,7 @@ interrupted can be rerun and skips what is already graded.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -23,10 +24,10 @@ from ..course import Course
 from ..data import Split, load_dataset
 from ..errors import SubmissionError
 from ..evaluate import Measurement, measure_model_file, score_measurement
-from ..gradebook import notebook_grade_cells, read_grades, record_model_scores
+from ..gradebook import notebook_cells, read_grades, record_model_scores
 from ..model_reuse import thread_cache
 from ..notebook import cell_failures, grade_id, read_notebook
-from ..results import PartResult, SubmissionResult, read_result, write_result
+from ..results import AWAITING_MANUAL_GRADE, PartResult, SubmissionResult, read_result, write_result
 from ..spec import GradingSpec, ReferenceMetrics
 from ..tasks import get_task
 from .sandbox import isolation_mode
@@ -94,14 +95,23 @@ def submission_timestamp(course: Course, assignment: str, student: str) -> str:
 
 
 def test_parts(ctx: GradingContext, student: str, autograde_error: str) -> tuple[PartResult, ...]:
-    """One part per notebook test cell, with nbgrader's points and the reason a cell failed."""
+    """One part per graded cell of every notebook (tests with nbgrader's points and the reason a
+    cell failed; manually graded cells as graded by hand, or awaiting it), model cells excepted."""
     spec, course = ctx.spec, ctx.course
-    cells = notebook_grade_cells(course.db_url, spec.assignment, spec.notebook)
-    grades = {
-        g.cell: g for g in read_grades(course.db_url, spec.assignment, student)
-        if g.notebook == spec.notebook
-    }
-    nb_path = course.autograded_dir(spec.assignment, student) / f"{spec.notebook}.ipynb"
+    grades = {(g.notebook, g.cell): g for g in read_grades(course.db_url, spec.assignment, student)}
+    notebooks = spec.graded_notebooks
+    parts: list[PartResult] = []
+    for notebook in notebooks:
+        parts += _notebook_parts(ctx, student, notebook, autograde_error, grades, several=len(notebooks) > 1)
+    return tuple(parts)
+
+
+def _notebook_parts(ctx: GradingContext, student: str, notebook: str, autograde_error: str,
+                    grades: dict, *, several: bool) -> list[PartResult]:
+    spec, course = ctx.spec, ctx.course
+    model_cells = {m.model_grade_id for m in spec.models() if m.notebook == notebook}
+    nb_path = course.autograded_dir(spec.assignment, student) / f"{notebook}.ipynb"
+    missing = not (course.submitted_dir(spec.assignment, student) / f"{notebook}.ipynb").is_file()
     failures: dict[str, str] = {}
     present: set[str] | None = None
     if not autograde_error and nb_path.is_file():
@@ -111,29 +121,56 @@ def test_parts(ctx: GradingContext, student: str, autograde_error: str) -> tuple
         except SubmissionError:
             failures = {}
     parts = []
-    for name, max_points in cells:
-        grade = grades.get(name)
-        if autograde_error or grade is None:
-            points = 0.0
-            reason = autograde_error or "this test cell was not graded"
+    for cell in notebook_cells(course.db_url, spec.assignment, notebook):
+        if cell.name in model_cells:
+            continue  # the model's points land there (model parts)
+        kind = "test" if cell.kind == "test" else "manual"
+        grade = grades.get((notebook, cell.name))
+        pending = False
+        if autograde_error:
+            points, reason = 0.0, autograde_error
+        elif missing:
+            points, reason = 0.0, f"the notebook '{notebook}.ipynb' is missing from the submission"
+        elif grade is None:
+            points, reason = 0.0, "this cell was not graded"
+        elif kind == "manual":
+            points = grade.score
+            pending = grade.manual_score is None and grade.auto_score is None
+            if pending:
+                reason = AWAITING_MANUAL_GRADE
+            elif points >= cell.max_points:
+                reason = ""
+            elif grade.manual_score is None:
+                reason = "no answer: the cell is as it was released"
+            else:
+                reason = "graded by hand (see the instructor's comment)"
         else:
             points = grade.score
-            if points >= max_points:
+            if points >= cell.max_points:
                 reason = ""
-            elif present is not None and name not in present:
-                reason = f"the test cell '{name}' is missing from the notebook (do not delete graded cells)"
+            elif present is not None and cell.name not in present:
+                reason = (f"the test cell '{cell.name}' is missing from the notebook (do not delete "
+                          "graded cells)")
             else:
-                reason = failures.get(name, "the test did not pass")
-        parts.append(PartResult(name=name, kind="test", points=points, max_points=max_points,
-                                reason=reason))
-    return tuple(parts)
+                reason = failures.get(cell.name, "the test did not pass")
+        name = f"{notebook}/{cell.name}" if several else cell.name
+        parts.append(PartResult(name=name, kind=kind, points=points, max_points=cell.max_points,
+                                reason=reason, notebook=notebook, pending=pending))
+    return parts
 
 
 def autograde_notebook(ctx: GradingContext, student: str, api) -> str:
-    """Run nbgrader autograde for one student; returns an error for the student, or ''."""
-    notebook = ctx.course.submitted_dir(ctx.spec.assignment, student) / f"{ctx.spec.notebook}.ipynb"
-    if not notebook.is_file():
-        return f"the notebook '{notebook.name}' is missing from the submission"
+    """Run nbgrader autograde for one student; returns an error for the student, or ''.
+
+    nbgrader gives 0 to the cells of a notebook missing from the submission; a submission with
+    none of the assignment's notebooks is not autograded at all.
+    """
+    folder = ctx.course.submitted_dir(ctx.spec.assignment, student)
+    names = [f"{n}.ipynb" for n in ctx.spec.graded_notebooks]
+    if not any((folder / name).is_file() for name in names):
+        if len(names) == 1:
+            return f"the notebook '{names[0]}' is missing from the submission"
+        return f"none of the assignment's notebooks ({', '.join(names)}) is in the submission"
     from .kernel import violation_for
 
     outcome = api.autograde(ctx.spec.assignment, student, force=True, create=True)
@@ -274,7 +311,8 @@ def model_parts(ctx: GradingContext, student: str, refused: str = "") -> tuple[P
             measurement = Measurement(values={}, error=SubmissionError(refused))
         else:
             measurement = measure_submission(ctx, student, model)
-        parts.extend(score_measurement(model.spec, model.reference, measurement))
+        parts.extend(dataclasses.replace(p, notebook=model.spec.notebook)
+                     for p in score_measurement(model.spec, model.reference, measurement))
     return tuple(parts)
 
 
@@ -332,7 +370,8 @@ def describe(result: SubmissionResult) -> str:
     return (
         f"{result.student}: {result.total:.2f}/{result.max_total:g} points "
         f"(tests {result.test_points:g}, model {result.model_points:.2f}"
-        f"{f', extra {result.extra_credit:.2f}' if result.extra_credit else ''}) "
+        f"{f', extra {result.extra_credit:.2f}' if result.extra_credit else ''}"
+        f"{f', {result.pending_points:g} to grade by hand' if result.pending_points else ''}) "
         f"in {result.duration_s:.1f} s on {result.device}"
     )
 
