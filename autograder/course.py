@@ -118,12 +118,20 @@ class Course:
     def nbgrader_config(self, **overrides):
         """This course's nbgrader_config.py, rooted here, with ``overrides`` applied.
 
+        The autograder's nbgrader settings (sandboxed kernels, framework log stripping, feedback
+        without hidden tests: :func:`autograder.nbgrader_plugins.configure`) come first, so a
+        course's plain nbgrader_config.py needs no change; what the file sets wins over them.
         ``overrides`` maps ``"Class.trait"`` to a value, e.g. ``{"Exchange.root": "/tmp/x"}``.
         """
         from traitlets.config import Config
         from traitlets.config.loader import PyFileConfigLoader
 
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        from .nbgrader_plugins import configure
+
+        config = Config()
+        config.CourseDirectory.root = str(self.root)
+        configure(config)
+        config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config())
         config.CourseDirectory.root = str(self.root)
         extra = Config()
         for key, value in overrides.items():

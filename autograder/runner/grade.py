@@ -369,7 +369,8 @@ def is_done(ctx: GradingContext, student: str) -> bool:
 def describe(result: SubmissionResult) -> str:
     return (
         f"{result.student}: {result.total:.2f}/{result.max_total:g} points "
-        f"(tests {result.test_points:g}, model {result.model_points:.2f}"
+        f"(tests {result.test_points:g}"
+        f"{f', model {result.model_points:.2f}' if result.max_model_points else ''}"
         f"{f', extra {result.extra_credit:.2f}' if result.extra_credit else ''}"
         f"{f', {result.pending_points:g} to grade by hand' if result.pending_points else ''}) "
         f"in {result.duration_s:.1f} s on {result.device}"
