@@ -51,17 +51,19 @@ def _print_report(written) -> None:
 def cmd_grade(args) -> int:
     from .runner.executors import make_executor
 
+    course = _course(args)
+    assignments = _assignments(args, course)
     executor = make_executor(args.executor, workers=args.workers, address=args.address)
     if hasattr(executor, "warm_up"):
-        executor.warm_up()  # the workers' imports (seconds) overlap this process's own
+        # the workers' imports (seconds) overlap this process's own; TensorFlow only for models
+        executor.warm_up(tensorflow=any(course.spec(a).models() for a in assignments))
     from .instructor_report import make_report
     from .reports.export import parse_formats
     from .runner.grade import grade_assignment
 
-    course = _course(args)
     formats = parse_formats(args.format)
     _import_in_background(*REPORT_MODULES)
-    for a in _assignments(args, course):
+    for a in assignments:
         if not args.no_pictures and (args.mode or course.spec(a).mode) != "load":
             # The report runs the saved models here (in load mode the grading workers make their
             # pictures as they score them): Keras' import (seconds) overlaps the grading.

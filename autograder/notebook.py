@@ -27,7 +27,7 @@ def grade_id(cell: nbformat.NotebookNode) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
-def _strip_magics(source: str) -> str:
+def strip_magics(source: str) -> str:
     """Neutralise IPython magics and shell escapes: the grader runs plain Python."""
     if source.lstrip().startswith("%%"):
         return "pass  # cell magic removed: " + source.lstrip().splitlines()[0]
@@ -50,7 +50,7 @@ def cell_sources(path: Path, grade_ids: tuple[str, ...]) -> list[tuple[str, str]
             raise NotebookError(
                 f"the notebook has no code cell '{gid}': do not delete or re-create graded cells"
             )
-        out.append((gid, _strip_magics(by_id[gid].source)))
+        out.append((gid, strip_magics(by_id[gid].source)))
     return out
 
 

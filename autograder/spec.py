@@ -113,6 +113,9 @@ class GradingSpec:
     notebooks: tuple[str, ...] = ()
     #: no spec.toml: a plain nbgrader assignment, graded as ``nbgrader autograde`` grades it
     inferred: bool = False
+    #: modules warm kernel factories import before forking (``preload = [...]``); None: what the
+    #: source notebooks import
+    preload: tuple[str, ...] | None = None
 
     @property
     def graded_notebooks(self) -> tuple[str, ...]:
@@ -245,7 +248,8 @@ def _parse_parts(data: dict[str, Any], where: str) -> GradingSpec:
 
 
 #: the only keys of a tests-only spec (``tests_only = true``): no model is graded
-TESTS_ONLY_KEYS = {"assignment", "notebook", "notebooks", "tests_only", "feedback_on_submit", "limits"}
+TESTS_ONLY_KEYS = {"assignment", "notebook", "notebooks", "tests_only", "feedback_on_submit", "limits",
+                   "preload"}
 
 
 def _parse_tests_only(data: dict[str, Any], where: str) -> GradingSpec:
@@ -264,8 +268,19 @@ def _parse_tests_only(data: dict[str, Any], where: str) -> GradingSpec:
         task="", dataset="", mode="load", model_file="", model_grade_id="", seed=0, metrics=(),
         limits=_parse_limits(data, where), tests_only=True,
         feedback_on_submit=_optional(data, "feedback_on_submit", bool, False, where),
-        notebooks=notebooks,
+        notebooks=notebooks, preload=_parse_preload(data, where),
     )
+
+
+def _parse_preload(data: dict[str, Any], where: str) -> tuple[str, ...] | None:
+    """``preload = ["numpy", "sklearn"]``: module names (``[]`` preloads nothing)."""
+    if "preload" not in data:
+        return None
+    names = _require(data, "preload", list, where)
+    if not all(isinstance(n, str) and all(part.isidentifier() for part in n.split(".")) for n in names):
+        raise SpecError(f"{where}: preload must list module names such as \"numpy\" or "
+                        f"\"sklearn.datasets\"; got {names!r}")
+    return tuple(names)
 
 
 def _parse_notebooks(data: dict[str, Any], where: str) -> tuple[str, ...]:
@@ -303,7 +318,7 @@ def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
     known = {
         "assignment", "notebook", "task", "dataset", "mode", "model_file", "model_grade_id",
         "seed", "reference_seed", "metrics", "budget", "train", "limits", "autograde", "tests_only",
-        "feedback_on_submit", "notebooks",
+        "feedback_on_submit", "notebooks", "preload",
     }
     unknown = set(data) - known
     if unknown:
@@ -384,6 +399,7 @@ def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
         autograde=autograde,
         feedback_on_submit=_optional(data, "feedback_on_submit", bool, False, where),
         notebooks=_parse_notebooks(data, where),
+        preload=_parse_preload(data, where),
     )
 
 

@@ -138,12 +138,19 @@ def test_local_pool_failing_inside_the_grader_is_logged_and_the_batch_goes_on(tm
 
 
 def test_cpu_workers_fork_from_one_server_and_gpu_workers_start_fresh(monkeypatch):
+    from multiprocessing import forkserver
+
     from autograder.runner.placement import plan_workers
-    from autograder.runner.pool import WORKER_PRELOAD, worker_context
+    from autograder.runner.pool import worker_context
 
     monkeypatch.delenv("AUTOGRADER_WORKER_START", raising=False)
     assert worker_context(plan_workers(0, 4, 10)).get_start_method() == "forkserver"
-    assert "tensorflow" in WORKER_PRELOAD
+    assert "tensorflow" in forkserver._forkserver._preload_modules
+    # an assignment that grades no model: the fork server does not import TensorFlow
+    worker_context(plan_workers(0, 4, 10), tensorflow=False)
+    assert "tensorflow" not in forkserver._forkserver._preload_modules
+    assert "nbgrader.apps" in forkserver._forkserver._preload_modules
+    worker_context(plan_workers(0, 4, 10))
     # a GPU worker must set CUDA_VISIBLE_DEVICES before TensorFlow is imported
     assert worker_context(plan_workers(1, 4, 10)).get_start_method() == "spawn"
     monkeypatch.setenv("AUTOGRADER_WORKER_START", "spawn")

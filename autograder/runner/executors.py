@@ -44,12 +44,13 @@ class LocalExecutor:
 
     workers: int | None = None
 
-    def warm_up(self) -> None:
-        """Start what the workers start from (their fork server) before the batch is known."""
+    def warm_up(self, tensorflow: bool = True) -> None:
+        """Start what the workers start from (their fork server) before the batch is known;
+        with TensorFlow imported only when the batch grades a model (``tensorflow``)."""
         from .placement import count_gpus, plan_workers
         from .pool import start_fork_server
 
-        start_fork_server(plan_workers(count_gpus(), os.cpu_count() or 1, 2**31, self.workers))
+        start_fork_server(plan_workers(count_gpus(), os.cpu_count() or 1, 2**31, self.workers), tensorflow)
 
     def run(self, ctx, students: list[str], log: Log) -> Iterator[SubmissionResult]:
         from .placement import count_gpus, plan_workers
@@ -69,7 +70,7 @@ class LocalExecutor:
 def _grade_here(ctx, students: list[str]) -> Iterator[SubmissionResult]:
     from .grade import compute_submission, kernel_overrides
 
-    api = ctx.course.nbgrader_api(**kernel_overrides(ctx.spec))
+    api = ctx.course.nbgrader_api(**kernel_overrides(ctx.spec, ctx.course))
     for student in students:
         yield compute_submission(ctx, student, api)
 

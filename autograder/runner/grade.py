@@ -235,13 +235,33 @@ def unsafe_files(folder: Path) -> str:
     return ""
 
 
-def kernel_overrides(spec: GradingSpec) -> dict[str, object]:
+#: modules never imported by a kernel factory: they pick process-wide state (a plotting backend)
+#: that the kernel sets up itself as it starts
+NOT_PRELOADED = ("matplotlib.pyplot", "pylab")
+
+
+def kernel_preload(course: Course, spec: GradingSpec) -> tuple[str, ...]:
+    """What the assignment's kernel factories import before forking: the spec's ``preload``, else
+    the installed modules the source notebooks import (so a homework without TensorFlow never
+    starts it)."""
+    from ..notebook_imports import installed, notebook_imports
+
+    if spec.preload is not None:
+        return spec.preload
+    paths = [course.source_dir(spec.assignment) / f"{name}.ipynb" for name in spec.graded_notebooks]
+    return tuple(m for m in installed(notebook_imports(paths)) if m not in NOT_PRELOADED)
+
+
+def kernel_overrides(spec: GradingSpec, course: Course | None = None) -> dict[str, object]:
     """nbgrader settings of this assignment: the spec's sandbox limits for every notebook kernel,
-    and the training cells autograde serves from saved models instead of training again."""
+    the modules its warm kernel factories preload (given the ``course``), and the training cells
+    autograde serves from saved models instead of training again."""
     from ..nbgrader_plugins import serve_config
 
     lim = spec.limits
+    preload = {} if course is None else {"SandboxedKernelManager.preload": list(kernel_preload(course, spec))}
     return {
+        **preload,
         "ServeSavedModels.cells": serve_config(spec.models()),
         "SandboxedKernelManager.wall_s": lim.wall_s,
         "SandboxedKernelManager.cpu_s": lim.cpu_s,

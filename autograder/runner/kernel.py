@@ -71,6 +71,10 @@ class SandboxedKernelManager(AsyncKernelManager):
     readonly_paths = List(Unicode(), help="Extra read-only paths visible to the kernel.").tag(
         config=True)
     hidden_paths = List(Unicode(), help="Paths masked inside the sandbox.").tag(config=True)
+    preload = List(Unicode(), default_value=None, allow_none=True,
+                   help="Modules the warm kernel factory imports before forking kernels (default: "
+                   "numpy, TensorFlow and Keras; autograder grade sets the assignment's own "
+                   "notebooks' imports).").tag(config=True)
     warm = Bool(True, help="Fork kernels from a warm sandboxed factory that has imported "
                 "TensorFlow once (see autograder.runner.warm_kernels); False starts every kernel "
                 "from scratch. Needs bubblewrap isolation; kernels start cold without it.").tag(
@@ -129,9 +133,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         return {k: v for k, v in (kw.get("env") or {}).items() if k.startswith("JPY_")}
 
     def factory_key(self):
-        from .warm_kernels import FactoryKey
+        from .warm_kernels import PRELOAD, FactoryKey
 
-        return FactoryKey(self.limits(), tuple(self.readonly_paths), tuple(self.hidden_paths))
+        modules = PRELOAD if self.preload is None else tuple(self.preload)
+        return FactoryKey(self.limits(), tuple(self.readonly_paths), tuple(self.hidden_paths), modules)
 
     def _take_factory(self):
         if not self.warm:

@@ -24,17 +24,19 @@ from .placement import WorkerPlan
 
 _STATE: dict = {}
 #: What the fork server imports once, before forking each worker (CPU-only batches).
-WORKER_PRELOAD = ("autograder.runner.warm", "autograder.runner.grade", "nbgrader.apps",
-                  "tensorflow", "keras")
+WORKER_PRELOAD = ("autograder.runner.warm", "autograder.runner.grade", "nbgrader.apps")
+#: what the fork server also imports when the assignment grades a model
+MODEL_PRELOAD = ("tensorflow", "keras")
 
 
-def worker_context(plan: WorkerPlan):
+def worker_context(plan: WorkerPlan, tensorflow: bool = True):
     """How workers start: forked from a fork server that has imported TensorFlow (once for all
     workers, not once each) when no GPU is used; spawned fresh when GPUs are, because a worker
     must choose its GPU (``CUDA_VISIBLE_DEVICES``) before TensorFlow is imported.
 
     TensorFlow survives a fork made after its import but before any of its work (the kernel
-    factory relies on the same): the fork server never runs a TensorFlow operation.
+    factory relies on the same): the fork server never runs a TensorFlow operation. Without
+    ``tensorflow`` (an assignment that grades no model) it is not imported at all.
     """
     if plan.n_gpus or os.environ.get("AUTOGRADER_WORKER_START") == "spawn":
         return multiprocessing.get_context("spawn")
@@ -42,7 +44,7 @@ def worker_context(plan: WorkerPlan):
 
     quiet_tensorflow()  # the fork server imports TensorFlow with this process's environment
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["__main__", *WORKER_PRELOAD])
+    ctx.set_forkserver_preload(["__main__", *WORKER_PRELOAD, *(MODEL_PRELOAD if tensorflow else ())])
     return ctx
 
 
@@ -78,10 +80,10 @@ def stop_fork_server() -> None:
     threading.Thread(target=reap, daemon=True, name="fork-server-reaper").start()
 
 
-def start_fork_server(plan: WorkerPlan) -> None:
+def start_fork_server(plan: WorkerPlan, tensorflow: bool = True) -> None:
     """Start the fork server of ``plan``'s workers now, if they will have one: its imports (seconds)
     then overlap whatever this process does before the batch starts. Returns at once."""
-    if len(plan.slots) > 1 and worker_context(plan).get_start_method() == "forkserver":
+    if len(plan.slots) > 1 and worker_context(plan, tensorflow).get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
@@ -109,7 +111,7 @@ def grade_in_pool(ctx, students: list[str], plan: WorkerPlan,
     A submission whose grading raises inside the grader (a bug, not a student error) is logged
     and left without a result, so a rerun retries it; the batch goes on.
     """
-    mp = worker_context(plan)
+    mp = worker_context(plan, tensorflow=bool(ctx.models))
     slots = mp.Queue()
     for slot in plan.slots:
         slots.put(slot)

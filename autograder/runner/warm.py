@@ -44,11 +44,12 @@ def warm_state(root: str, assignment: str, mode: str, env: dict[str, str] | None
 
     course = Course(Path(root))
     spec = course.spec(assignment)
-    api = course.nbgrader_api(**kernel_overrides(spec))
+    api = course.nbgrader_api(**kernel_overrides(spec, course))
     prestart_factory(api.config)  # notebook kernels: warm while this process warms up too
-    enable_memory_growth()  # imports TensorFlow now, before anything touches a GPU; no-op on CPU
+    if spec.models():  # a tests-only assignment never imports TensorFlow here
+        enable_memory_growth()  # imports TensorFlow now, before anything touches a GPU; no-op on CPU
     ctx = GradingContext.load(course, assignment, mode)
-    state = WarmState(ctx, api, current_device())
+    state = WarmState(ctx, api, current_device() if ctx.models else "CPU")
     _CACHE[key] = state
     return state
 

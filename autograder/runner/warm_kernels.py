@@ -36,7 +36,8 @@ from pathlib import Path
 from .sandbox import Limits, Sandbox, base_env, kill_tree, prepare_scratch, sandbox_command
 
 ZYGOTE = Path(__file__).with_name("zygote.py")
-#: What a factory imports before forking: what the course's notebooks import first.
+#: What a factory imports before forking when nothing says otherwise (the assignment's notebooks'
+#: imports do: see autograder.notebook_imports).
 PRELOAD = ("numpy", "tensorflow", "keras")
 READY_TIMEOUT_S = 120.0
 _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-factory-spawner")
@@ -56,14 +57,16 @@ class FactoryKey:
     limits: Limits
     readonly: tuple[str, ...]
     hidden: tuple[str, ...]
+    #: the modules the factory imports before forking
+    modules: tuple[str, ...] = PRELOAD
 
 
 class KernelFactory:
     """A running :mod:`.zygote` in its own sandbox, and the pipe to it."""
 
-    def __init__(self, key: FactoryKey, modules: tuple[str, ...] = PRELOAD):
+    def __init__(self, key: FactoryKey):
         self.key = key
-        self.modules = modules
+        self.modules = key.modules
         # short (Unix socket paths are limited), and naming its process (see sweep_stale_folders)
         self.root = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         self.work = self.root / "w"

@@ -161,7 +161,10 @@ def serve(modules: list[str], keep: tuple[str, ...]) -> None:
             if name == "ipykernel.kernelapp":
                 raise
     for name in modules:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a kernel that needs it imports it (and fails) itself
+            continue
     _say(out, ready=True, pid=os.getpid())
     commands = Lines(0)
     while True:
