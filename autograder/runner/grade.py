@@ -200,12 +200,17 @@ def unsafe_files(folder: Path) -> str:
 
 def kernel_overrides(spec: GradingSpec) -> dict[str, object]:
     """nbgrader settings of this assignment: the spec's sandbox limits for every notebook kernel,
-    and the training cells autograde serves from saved models instead of training again."""
+    the files of its own hidden splits masked in them (and no other assignment's), and the
+    training cells autograde serves from saved models instead of training again."""
+    from ..data import hidden_files
     from ..nbgrader_plugins import serve_config
 
     lim = spec.limits
     return {
         "ServeSavedModels.cells": serve_config(spec.models()),
+        "SandboxedKernelManager.hidden_paths": [
+            str(p) for p in hidden_files(dict.fromkeys(m.dataset for m in spec.models()))
+        ],
         "SandboxedKernelManager.wall_s": lim.wall_s,
         "SandboxedKernelManager.cpu_s": lim.cpu_s,
         "SandboxedKernelManager.memory_mb": lim.memory_mb,
