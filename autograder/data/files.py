@@ -146,7 +146,9 @@ def parse_file_dataset(table: dict[str, Any], base: Path | None, where: str) -> 
 
 
 def _string(table: dict[str, Any], key: str, default: str, where: str) -> str:
-    value = table.get(key, default)
+    if key not in table:
+        return default
+    value = table[key]
     if not isinstance(value, str) or not value:
         raise SpecError(f"{where}: {key} must be a non-empty string, got {value!r}")
     return value
