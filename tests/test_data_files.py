@@ -98,8 +98,8 @@ def test_image_folders_with_a_labels_file_resized_to_grayscale(tmp_path):
     for split, names in (("train", ["a.png", "b.png"]), ("hidden", ["c.png"])):
         for i, name in enumerate(names):
             write_image(tmp_path / split / name, 255, size=(10 + i, 8))
-        write_csv(tmp_path / split / "labels.csv", [[n, "bird" if i else "fish"] for i, n in enumerate(names)],
-                  header=("filename", "label"))
+        rows = [[n, "bird" if i else "fish"] for i, n in enumerate(names)]
+        write_csv(tmp_path / split / "labels.csv", rows, header=("filename", "label"))
     ds = parse_file_dataset({"format": "images", "train": "train", "hidden": "hidden", "labels": "labels.csv",
                              "size": [3, 5], "color_mode": "grayscale"}, tmp_path, "s")
     train = load_dataset(ds, "train")
