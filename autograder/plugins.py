@@ -111,7 +111,7 @@ def find(group: str, name: str) -> Plugin | None:
     """
     plugins = registered(group).get(name, ())
     if len(plugins) > 1:
-        claims = "; ".join(f"{p.distribution} ({p.value})" for p in plugins)
+        claims = "; ".join(sorted(f"{p.distribution} ({p.value})" for p in plugins))
         raise SpecError(f"{name!r} is registered twice in entry point group {group!r}: {claims}; "
                         "uninstall one of the packages or rename its entry point")
     return plugins[0] if plugins else None
