@@ -290,7 +290,7 @@ def _parse_single(data: dict[str, Any], where: str, base: Path | None = None) ->
     raw_metrics = data.get("metrics")
     if not raw_metrics or not isinstance(raw_metrics, list):
         raise SpecError(f"{where}: at least one [[metrics]] table is required")
-    from .metrics import known_metric, known_metrics
+    from .metrics import get_metric, known_metric, known_metrics
 
     metrics = []
     for i, m in enumerate(raw_metrics):
@@ -300,6 +300,10 @@ def _parse_single(data: dict[str, Any], where: str, base: Path | None = None) ->
         name = _require(m, "name", str, mw)
         if not known_metric(name):
             raise SpecError(f"{mw}: unknown metric {name!r}; known: {known_metrics()}")
+        try:
+            get_metric(name)  # a course plugin's metric must load, with a direction
+        except ValueError as exc:
+            raise SpecError(f"{mw}: {exc}") from None
         points = _require(m, "points", float, mw)
         if points < 0:
             raise SpecError(f"{mw}: points must be >= 0")

@@ -143,6 +143,10 @@ def test_a_plugin_metric_info_keeps_its_direction(course_plugin):
 def test_a_plugin_function_without_a_direction_is_refused(course_plugin):
     with pytest.raises(ValueError, match="no_direction.*MetricInfo"):
         get_metric("no_direction")
+    with pytest.raises(SpecError, match=r"metrics\[0\]: cannot infer the direction of metric 'no_direction'"):
+        parse_spec({"assignment": "hw", "notebook": "hw", "task": "classifier", "dataset": "digits",
+                    "mode": "load", "model_file": "m.keras", "model_grade_id": "model", "seed": 1,
+                    "metrics": [{"name": "no_direction", "points": 1, "baseline": "uniform"}]})
 
 
 def test_spec_lists_plugin_metrics_when_a_name_is_unknown(course_plugin):
