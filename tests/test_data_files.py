@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -164,6 +165,15 @@ def test_a_spec_takes_a_dataset_table_relative_to_its_course(course):
     assert isinstance(spec.dataset, FileDataset) and spec.dataset.train.is_file()
     assert hash(spec)  # specs stay hashable (caches key on them)
     assert parse_spec(model_spec("digits")).dataset == "digits"  # names keep working
+    # the grader loads the hidden split from the file
+    from autograder.course import Course
+    from autograder.runner.grade import GradingContext
+
+    (ref / "metrics.json").write_text(json.dumps({
+        "reference": {"accuracy": 0.9}, "baseline": {"accuracy": {"majority_class": 0.5}},
+        "data_fingerprint": "x", "version": "v"}))
+    ctx = GradingContext.load(Course(course), "hw")
+    assert ctx.models[0].test.y.tolist() == [1, 0]
 
 
 def test_students_get_the_train_file(course):
