@@ -806,7 +806,7 @@ def plugin_metric(name: str) -> MetricInfo | None:
     plugin = plugins.find(plugins.METRICS, name)
     if plugin is None:
         return None
-    if name in METRICS:
+    if name in METRICS:  # silently grading with another function than the spec's author meant: no
         raise ValueError(f"{plugin.distribution} registers metric {name!r}, a built-in metric's name; "
                          "rename its entry point")
     obj = plugin.load()
@@ -848,9 +848,11 @@ def get_metric(name: str) -> MetricInfo:
             the known names.
         ValueError: If a plugin registers the name wrongly (see :func:`plugin_metric`).
     """
-    if name in METRICS:
+    from . import plugins
+
+    if name in METRICS and name not in plugins.registered(plugins.METRICS):
         return METRICS[name]
-    info = plugin_metric(name)
+    info = plugin_metric(name)  # raises for a plugin that reuses a built-in name
     if info is None:
         known = ", ".join(known_metrics())
         raise KeyError(f"unknown metric {name!r}; known metrics: {known}")

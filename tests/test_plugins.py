@@ -149,6 +149,16 @@ def test_a_plugin_function_without_a_direction_is_refused(course_plugin):
                     "metrics": [{"name": "no_direction", "points": 1, "baseline": "uniform"}]})
 
 
+def test_a_plugin_cannot_replace_a_builtin_metric(course_plugin, tmp_path, monkeypatch):
+    site = write_distribution(tmp_path / "other", "agplug-shadow",
+                              f"[autograder.metrics]\naccuracy = {MODULE}:macro_recall_score\n")
+    monkeypatch.syspath_prepend(str(site))
+    plugins.clear_cache()
+    with pytest.raises(ValueError, match="agplug-shadow registers metric 'accuracy', a built-in"):
+        get_metric("accuracy")
+    assert get_metric("top_2_accuracy").higher_is_better  # the other metrics are unaffected
+
+
 def test_spec_lists_plugin_metrics_when_a_name_is_unknown(course_plugin):
     with pytest.raises(SpecError, match="unknown metric 'recall'; known: .*'macro_recall_score'"):
         parse_spec({"assignment": "hw", "notebook": "hw", "task": "classifier", "dataset": "digits",
