@@ -24,6 +24,7 @@ hidden split (``hidden``, read by the grader only, masked in the assignment's sa
 from __future__ import annotations
 
 import csv
+import functools
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,17 +189,22 @@ def _check_hidden_location(hidden: Path, base: Path | None, where: str) -> None:
 
 def _exchange_roots(base: Path | None) -> list[Path]:
     """nbgrader's default exchange and, when the course sets one, its own."""
-    roots = [DEFAULT_EXCHANGE]
-    if base is not None and (Path(base) / "nbgrader_config.py").is_file():
-        from ..course import Course
+    config = Path(base) / "nbgrader_config.py" if base is not None else None
+    if config is None or not config.is_file():
+        return [DEFAULT_EXCHANGE]
+    configured = _configured_exchange(config.resolve(), config.stat().st_mtime_ns)
+    return [DEFAULT_EXCHANGE, *([Path(configured)] if configured else [])]
 
-        try:
-            configured = Course(Path(base)).nbgrader_config().Exchange.get("root")
-        except Exception:  # an unreadable config is reported by nbgrader itself
-            configured = None
-        if configured:
-            roots.append(Path(str(configured)))
-    return roots
+
+@functools.lru_cache(maxsize=8)
+def _configured_exchange(config: Path, mtime_ns: int) -> str:
+    """``c.Exchange.root`` of a course's nbgrader_config.py (read once per version of the file)."""
+    from ..course import Course
+
+    try:
+        return str(Course(config.parent).nbgrader_config().Exchange.get("root") or "")
+    except Exception:  # an unreadable config is reported by nbgrader itself
+        return ""
 
 
 def _check_npz(path: Path, names: tuple[str, ...], where: str) -> None:
