@@ -30,6 +30,8 @@ __all__ = [
     "gan_dynamics_score",
     "gaussian_kl_divergence",
     "get_metric",
+    "known_metric",
+    "known_metrics",
     "inception_score",
     "kl_in_range_score",
     "log_loss",
@@ -789,8 +791,51 @@ METRICS: dict[str, MetricInfo] = {
 """Registered metrics, keyed by the name used in assignment configuration."""
 
 
+def plugin_metric(name: str) -> MetricInfo | None:
+    """The metric a course plugin registers as ``name`` (``autograder.metrics`` entry points), or None.
+
+    The entry point's object is a :class:`MetricInfo`, or a function ``func(y_true, y_pred)`` whose
+    direction follows from the entry point's name (``*_score``/``*accuracy`` higher is better,
+    ``*_error``/``*_loss`` lower is better).
+
+    Raises:
+        ValueError: the plugin clashes with a built-in metric, or its direction cannot be inferred.
+    """
+    from . import plugins
+
+    plugin = plugins.find(plugins.METRICS, name)
+    if plugin is None:
+        return None
+    if name in METRICS:  # silently grading with another function than the spec's author meant: no
+        raise ValueError(f"{plugin.distribution} registers metric {name!r}, a built-in metric's name; "
+                         "rename its entry point")
+    obj = plugin.load()
+    if isinstance(obj, MetricInfo):
+        return obj if obj.name == name else MetricInfo(name, obj.func, obj.higher_is_better)
+    if not callable(obj):
+        raise ValueError(f"{plugin.distribution} registers metric {name!r} as {plugin.value!r}, which "
+                         "is neither a function nor an autograder.metrics.MetricInfo")
+    try:
+        return _register(name, obj)
+    except ValueError as exc:
+        raise ValueError(f"{exc}: {plugin.distribution} should register a MetricInfo(name, func, "
+                         "higher_is_better) or name the metric *_score or *_error") from None
+
+
+def known_metrics() -> list[str]:
+    """Every metric name a spec may use: the built-in ones and the course plugins'."""
+    from . import plugins
+
+    return sorted({*METRICS, *plugins.names(plugins.METRICS)})
+
+
+def known_metric(name: str) -> bool:
+    """Whether ``name`` is a built-in metric or one a course plugin registers."""
+    return name in METRICS or name in known_metrics()
+
+
 def get_metric(name: str) -> MetricInfo:
-    """Look up a registered metric by name.
+    """Look up a metric by name: built-in (:data:`METRICS`) or a course plugin's.
 
     Args:
         name: Registry key, e.g. ``"accuracy"``.
@@ -801,9 +846,14 @@ def get_metric(name: str) -> MetricInfo:
     Raises:
         KeyError: If no metric of that name is registered; the message lists
             the known names.
+        ValueError: If a plugin registers the name wrongly (see :func:`plugin_metric`).
     """
-    try:
+    from . import plugins
+
+    if name in METRICS and name not in plugins.registered(plugins.METRICS):
         return METRICS[name]
-    except KeyError:
-        known = ", ".join(sorted(METRICS))
-        raise KeyError(f"unknown metric {name!r}; known metrics: {known}") from None
+    info = plugin_metric(name)  # raises for a plugin that reuses a built-in name
+    if info is None:
+        known = ", ".join(known_metrics())
+        raise KeyError(f"unknown metric {name!r}; known metrics: {known}")
+    return info

@@ -188,13 +188,6 @@ def serve_config(specs) -> dict[str, dict[str, str]]:
     }
 
 
-def hidden_data_paths() -> list:
-    """Files that hold hidden test data and must be masked inside sandboxes."""
-    from autograder.data import hidden_sources
-
-    return hidden_sources()
-
-
 def configure(c) -> None:
     """Apply the autograder's nbgrader settings to config ``c`` (call from nbgrader_config.py)."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
@@ -230,7 +223,8 @@ def configure(c) -> None:
     from autograder.runner.kernel import SandboxedKernelManager
 
     c.Execute.kernel_manager_class = SandboxedKernelManager
-    c.SandboxedKernelManager.hidden_paths = [str(p) for p in hidden_data_paths()]
+    # Each assignment masks its own hidden files: the grader adds them per assignment
+    # (autograder.runner.grade.kernel_overrides), so no other dataset's files are hidden here.
     # Feedback never shows hidden tests, and carries the model section the grader prepared.
     from autograder.nbgrader_feedback import configure_feedback
 

@@ -12,10 +12,13 @@ import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ReferenceMissingError, SpecError
 from .runner.sandbox import Limits
+
+if TYPE_CHECKING:
+    from .data.files import FileDataset
 
 MODES = ("load", "train")
 SPEC_FILE = "spec.toml"
@@ -89,7 +92,8 @@ class GradingSpec:
     assignment: str
     notebook: str
     task: str
-    dataset: str
+    #: a registered dataset's name, or files declared in a ``[dataset]`` table
+    dataset: str | FileDataset
     mode: str
     model_file: str
     model_grade_id: str
@@ -199,7 +203,7 @@ PART_KEYS = {"name", "notebook", "task", "dataset", "model_file", "model_grade_i
 SHARED_PART_KEYS = {"notebook", "train", "budget"}
 
 
-def parse_spec(data: dict[str, Any], where: str = "spec") -> GradingSpec:
+def parse_spec(data: dict[str, Any], where: str = "spec", base: Path | None = None) -> GradingSpec:
     """Build a :class:`GradingSpec` from a parsed TOML table, validating every field.
 
     A multi-model assignment lists its models as ``[[parts]]`` tables (see :data:`PART_KEYS`);
@@ -207,13 +211,15 @@ def parse_spec(data: dict[str, Any], where: str = "spec") -> GradingSpec:
     tables are merged over the assignment's ``[train]`` and ``[budget]`` (shared cells, a builder
     and epochs per part). The returned spec is then the
     first part's, with every part in :attr:`GradingSpec.parts`.
+
+    ``base`` is the course root, where the relative paths of a ``[dataset]`` table start.
     """
     if "parts" in data:
-        return _parse_parts(data, where)
-    return _parse_single(data, where)
+        return _parse_parts(data, where, base)
+    return _parse_single(data, where, base)
 
 
-def _parse_parts(data: dict[str, Any], where: str) -> GradingSpec:
+def _parse_parts(data: dict[str, Any], where: str, base: Path | None = None) -> GradingSpec:
     raw_parts = data["parts"]
     if not raw_parts or not isinstance(raw_parts, list) or not all(isinstance(p, dict) for p in raw_parts):
         raise SpecError(f"{where}: 'parts' must be one or more [[parts]] tables")
@@ -233,7 +239,7 @@ def _parse_parts(data: dict[str, Any], where: str) -> GradingSpec:
         merged = {**shared, **{k: v for k, v in raw.items() if k != "name"}}
         for table in ("train", "budget"):
             merged[table] = {**_table(shared, table, where), **_table(raw, table, pw)}
-        parts.append(_replace(_parse_single(merged, f"{where}: part {name!r}"), part=name))
+        parts.append(_replace(_parse_single(merged, f"{where}: part {name!r}", base), part=name))
     for key in ("part", "model_file"):
         values = [getattr(p, key) for p in parts if getattr(p, key)]
         if len(set(values)) != len(values):
@@ -312,7 +318,16 @@ def _parse_limits(data: dict[str, Any], where: str) -> Limits:
     return Limits(**lim_values)
 
 
-def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
+def _parse_dataset(data: dict[str, Any], where: str, base: Path | None) -> str | FileDataset:
+    """``dataset = "digits"`` (a registered name) or a ``[dataset]`` table of files."""
+    if isinstance(data.get("dataset"), dict):
+        from .data.files import parse_file_dataset
+
+        return parse_file_dataset(data["dataset"], base, where)
+    return _require(data, "dataset", str, where)
+
+
+def _parse_single(data: dict[str, Any], where: str, base: Path | None = None) -> GradingSpec:
     if _optional(data, "tests_only", bool, False, where):
         return _parse_tests_only(data, where)
     known = {
@@ -328,7 +343,7 @@ def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
     raw_metrics = data.get("metrics")
     if not raw_metrics or not isinstance(raw_metrics, list):
         raise SpecError(f"{where}: at least one [[metrics]] table is required")
-    from .metrics import METRICS
+    from .metrics import get_metric, known_metric, known_metrics
 
     metrics = []
     for i, m in enumerate(raw_metrics):
@@ -336,8 +351,12 @@ def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
         if not isinstance(m, dict):
             raise SpecError(f"{mw}: must be a [[metrics]] table")
         name = _require(m, "name", str, mw)
-        if name not in METRICS:
-            raise SpecError(f"{mw}: unknown metric {name!r}; known: {sorted(METRICS)}")
+        if not known_metric(name):
+            raise SpecError(f"{mw}: unknown metric {name!r}; known: {known_metrics()}")
+        try:
+            get_metric(name)  # a course plugin's metric must load, with a direction
+        except ValueError as exc:
+            raise SpecError(f"{mw}: {exc}") from None
         points = _require(m, "points", float, mw)
         if points < 0:
             raise SpecError(f"{mw}: points must be >= 0")
@@ -386,7 +405,7 @@ def _parse_single(data: dict[str, Any], where: str) -> GradingSpec:
         assignment=_require(data, "assignment", str, where),
         notebook=_require(data, "notebook", str, where),
         task=_require(data, "task", str, where),
-        dataset=_require(data, "dataset", str, where),
+        dataset=_parse_dataset(data, where, base),
         mode=mode,
         model_file=_optional(data, "model_file", str, "", where),
         model_grade_id=_require(data, "model_grade_id", str, where),
@@ -447,7 +466,7 @@ def load_spec(reference_dir: Path) -> GradingSpec:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML: {exc}") from exc
-    spec = parse_spec(data, where=str(path.name))
+    spec = parse_spec(data, where=str(path.name), base=Path(reference_dir).resolve().parent.parent)
     if spec.assignment != Path(reference_dir).name:
         raise SpecError(
             f"{path}: assignment {spec.assignment!r} does not match its folder "

@@ -18,6 +18,11 @@ from . import Split, digits, register
 N_PIXELS = 28 * 28
 
 
+def hidden_files() -> list[Path]:
+    """The hidden digits come from the same file as :mod:`autograder.data.digits`' hidden split."""
+    return digits.hidden_files()
+
+
 @register("digit_images", student_files=lambda dest: write_student_files(dest))
 def load(split: str, source: str) -> Split:
     images = digits.load(split, source).x.reshape(-1, N_PIXELS)

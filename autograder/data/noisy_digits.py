@@ -36,6 +36,11 @@ def add_noise(clean: np.ndarray, seed: int, std: float = NOISE_STD) -> np.ndarra
     return (np.rint(noisy * 255.0) / 255.0).astype(np.float32)
 
 
+def hidden_files() -> list[Path]:
+    """The hidden digits come from the same file as :mod:`autograder.data.digits`' hidden split."""
+    return digits.hidden_files()
+
+
 @register("noisy_digits", student_files=lambda dest: write_student_files(dest))
 def load(split: str, source: str) -> Split:
     images = digits.load(split, source).x

@@ -254,8 +254,10 @@ def kernel_preload(course: Course, spec: GradingSpec) -> tuple[str, ...]:
 
 def kernel_overrides(spec: GradingSpec, course: Course | None = None) -> dict[str, object]:
     """nbgrader settings of this assignment: the spec's sandbox limits for every notebook kernel,
-    the modules its warm kernel factories preload (given the ``course``), and the training cells
-    autograde serves from saved models instead of training again."""
+    the files of its own hidden splits masked in them (and no other assignment's), the modules
+    its warm kernel factories preload (given the ``course``), and the training cells autograde
+    serves from saved models instead of training again."""
+    from ..data import hidden_files
     from ..nbgrader_plugins import serve_config
 
     lim = spec.limits
@@ -263,6 +265,9 @@ def kernel_overrides(spec: GradingSpec, course: Course | None = None) -> dict[st
     return {
         **preload,
         "ServeSavedModels.cells": serve_config(spec.models()),
+        "SandboxedKernelManager.hidden_paths": [
+            str(p) for p in hidden_files(dict.fromkeys(m.dataset for m in spec.models()))
+        ],
         "SandboxedKernelManager.wall_s": lim.wall_s,
         "SandboxedKernelManager.cpu_s": lim.cpu_s,
         "SandboxedKernelManager.memory_mb": lim.memory_mb,

@@ -17,11 +17,12 @@ from .sandbox import Sandbox, run_sandboxed
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
-def grader_only_paths() -> tuple[Path, ...]:
-    """What sandboxed code must not read even where it can read the package and the venv."""
-    from ..data import hidden_sources
+def grader_only_paths(spec: GradingSpec) -> tuple[Path, ...]:
+    """What sandboxed code must not read even where it can read the package and the venv: the
+    hidden split of the model's dataset, and the demo's solutions."""
+    from ..data import hidden_files
 
-    return (*hidden_sources(), PACKAGE_DIR / "demo" / "students")
+    return (*hidden_files([spec.dataset]), PACKAGE_DIR / "demo" / "students")
 
 
 def train_model_from_notebook(
@@ -81,7 +82,7 @@ def run_notebook_job(notebook: Path, spec: GradingSpec, workdir: Path, x, y, *, 
     job_path = workdir / "job.json"
     job_path.write_text(json.dumps(job))
     limits = dataclasses.replace(spec.limits, wall_s=spec.budget.time_limit_s)
-    box = Sandbox(scratch=workdir, readonly=(PACKAGE_DIR,), hidden=grader_only_paths(),
+    box = Sandbox(scratch=workdir, readonly=(PACKAGE_DIR,), hidden=grader_only_paths(spec),
                   limits=limits)
     outcome = run_sandboxed(
         [sys.executable, "-m", "autograder.runner.train_worker", str(job_path)], box

@@ -6,7 +6,6 @@ builds the outputs of a trivial baseline (which the same metrics then measure).
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Protocol
 
@@ -40,17 +39,47 @@ class Task(Protocol):
 
 
 def known_tasks() -> list[str]:
-    folder = Path(__file__).parent
-    return sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
+    """The registered task names: the ``autograder.tasks`` entry points, built-in or a plugin's."""
+    from .. import plugins
+
+    return plugins.names(plugins.TASKS)
 
 
 def get_task(name: str, references: Path | None = None) -> Task:
-    """The task of module ``autograder/tasks/<name>.py`` (its module-level ``TASK``), bound to the
-    course's ``reference_models`` folder ``references`` when the task uses other references."""
-    if name not in known_tasks():
-        raise SpecError(f"unknown task {name!r}; known tasks: {known_tasks()}")
-    module = importlib.import_module(f"{__name__}.{name}")
-    task = module.TASK
+    """The task registered as ``name`` in the ``autograder.tasks`` entry point group (a Task
+    object, or a module with a ``TASK``), bound to the course's ``reference_models`` folder
+    ``references`` when the task uses other references."""
+    from .. import plugins
+
+    plugin = plugins.find(plugins.TASKS, name)
+    if plugin is None:
+        raise SpecError(f"unknown task {name!r}; known tasks: {known_tasks()}; install the package "
+                        "that registers it")
+    task = plugin.load()
+    task = getattr(task, "TASK", task)
+    if not callable(getattr(task, "measure", None)):
+        raise SpecError(f"{plugin.distribution} registers task {name!r} as {plugin.value!r}, which is "
+                        "not a task (it has no measure method)")
     if references is not None and hasattr(task, "with_references"):
         task = task.with_references(references)
     return task
+
+
+def measure_y_pred(task: str, own: tuple[str, ...], metric: str, y_true: np.ndarray,
+                   y_pred: np.ndarray) -> float:
+    """``metric(y_true, y_pred)`` for a task whose metrics compare targets with model outputs.
+
+    A task measures its ``own`` built-in metrics, and any metric of a course plugin, which takes
+    ``(y_true, y_pred)`` as scikit-learn's metrics do; the other built-in metrics are for other
+    kinds of models.
+    """
+    from ..metrics import METRICS, get_metric
+
+    if metric not in own and metric in METRICS:
+        raise SpecError(f"the {task} task does not measure {metric!r}; it measures {own} and any "
+                        "metric(y_true, y_pred) of a course plugin")
+    try:
+        info = get_metric(metric)
+    except KeyError as exc:
+        raise SpecError(str(exc.args[0])) from None
+    return info.func(y_true, y_pred)

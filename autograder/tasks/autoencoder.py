@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data import Split
 from ..errors import ModelShapeError, SpecError
-from ..metrics import get_metric
+from . import measure_y_pred
 from ._submodels import check_finite, check_shape, get_submodel, latent_width, run_submodel
 
 MAX_LATENT = 32
@@ -64,9 +64,7 @@ class AutoencoderTask:
         return decode(model, codes, self.expected_output_shape(test))
 
     def measure(self, metric: str, outputs: np.ndarray, test: Split) -> float:
-        if metric not in METRICS:
-            raise SpecError(f"the autoencoder task does not measure {metric!r}; it measures {METRICS}")
-        return get_metric(metric).func(test.y, outputs)
+        return measure_y_pred(self.name, METRICS, metric, test.y, outputs)
 
     def baseline_outputs(self, kind: str, train: Split, test: Split) -> np.ndarray:
         if kind != "mean_image":

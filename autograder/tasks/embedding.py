@@ -18,7 +18,7 @@ import numpy as np
 
 from ..data import Split
 from ..errors import ModelShapeError, SpecError
-from ..metrics import get_metric
+from . import measure_y_pred
 from ._submodels import check_finite, run_submodel
 
 MAX_EMBEDDING_DIM = 128
@@ -67,9 +67,7 @@ class EmbeddingTask:
         return embed(model, test.x)
 
     def measure(self, metric: str, outputs: np.ndarray, test: Split) -> float:
-        if metric not in METRICS:
-            raise SpecError(f"the embedding task does not measure {metric!r}; it measures {METRICS}")
-        return get_metric(metric).func(test.y, outputs)
+        return measure_y_pred(self.name, METRICS, metric, test.y, outputs)
 
     def baseline_outputs(self, kind: str, train: Split, test: Split) -> np.ndarray:
         if kind != "raw_pixels":

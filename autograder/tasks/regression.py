@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data import Split
 from ..errors import SpecError
-from ..metrics import get_metric
+from . import measure_y_pred
 
 METRICS = ("mean_squared_error", "peak_signal_noise_ratio")
 
@@ -27,9 +27,7 @@ class RegressionTask:
         return tuple(test.y.shape)
 
     def measure(self, metric: str, outputs: np.ndarray, test: Split) -> float:
-        if metric not in METRICS:
-            raise SpecError(f"the regression task does not measure {metric!r}; it measures {METRICS}")
-        return get_metric(metric).func(test.y, outputs)
+        return measure_y_pred(self.name, METRICS, metric, test.y, outputs)
 
     def baseline_outputs(self, kind: str, train: Split, test: Split) -> np.ndarray:
         if kind == "train_mean":
