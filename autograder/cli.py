@@ -146,6 +146,31 @@ def cmd_train_reference(args) -> int:
     return 0
 
 
+def cmd_new(args) -> int:
+    from .spec_draft import write_draft
+
+    course = _course(args)
+    path = write_draft(course, args.assignment, force=args.force)
+    print(f"{path}: drafted from {course.source_dir(args.assignment)}; check every line, then run "
+          f"`autograder check {args.assignment}`")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .check import check_assignment
+
+    course = _course(args)
+    found = 0
+    for a in _assignments(args, course):
+        problems = check_assignment(course, a)
+        for problem in problems:
+            print(problem)
+        found += len(problems)
+        if not problems:
+            print(f"{a}: no problems found")
+    return 1 if found else 0
+
+
 def cmd_generate(args) -> int:
     from .demo import _check
 
@@ -227,6 +252,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pictures", action="store_true", help="model sections without pictures")
     add("train-reference", cmd_train_reference, "retrain the reference model and its metrics")
     add("generate", cmd_generate, "regenerate release/<assignment> from source/ with nbgrader")
+    p = sub.add_parser("new", help="draft reference_models/<assignment>/spec.toml from the source notebooks",
+                       description="Draft a commented grading spec from the source notebooks.")
+    p.set_defaults(func=cmd_new)
+    p.add_argument("assignment", help="assignment name (a folder of source/)")
+    p.add_argument("--course-dir", default=".", help="course root (default: .)")
+    p.add_argument("--force", action="store_true", help="replace an existing spec.toml")
+    add("check", cmd_check, "report every mismatch between spec, notebooks, data and reference "
+        "(one line each; exit status 1 when any)")
 
     p = sub.add_parser("watch", help="grade on submit: collect, grade and release feedback as "
                        "submissions arrive in nbgrader's exchange (a JupyterHub service)")

@@ -61,11 +61,12 @@ class ReferenceDrift:
     weights_identical: bool
     #: metrics of one file and not of the other
     missing: tuple[str, ...] = ()
+    #: training settings of the spec that changed (seed, budget): a new reference is expected then
+    settings_changed: tuple[str, ...] = ()
 
     def within(self, tolerance: float = DRIFT_TOLERANCE) -> bool:
         """The data is unchanged and every metric moved at most ``tolerance`` of its scale."""
-        return (not self.data_changed and not self.missing
-                and all(m.within(tolerance) for m in self.metrics))
+        return not self.problems(tolerance)
 
     def problems(self, tolerance: float = DRIFT_TOLERANCE) -> list[str]:
         """One sentence per thing outside its level's tolerance (empty when all is well)."""
@@ -79,13 +80,14 @@ class ReferenceDrift:
     def summary(self, tolerance: float = DRIFT_TOLERANCE) -> str:
         """One line for ``autograder train-reference``."""
         moves = ", ".join(f"{m.name} {m.change:+.4f} ({m.fraction:.1%} of its scale)" for m in self.metrics)
-        weights = ("weights identical to the committed ones" if self.weights_identical else
-                   "weights differ from the committed ones (expected on another CPU generation or "
-                   "GPU; the committed file stays what students are graded against until you commit "
-                   "the new one)")
+        weights = ("weights identical to the previous ones" if self.weights_identical else
+                   "weights differ from the previous ones (expected on another CPU generation or a GPU)")
+        if self.settings_changed:
+            return (f"against the previous metrics: {moves or 'no metrics'}; the spec's "
+                    f"{' and '.join(self.settings_changed)} changed, so a new reference was expected")
         problems = self.problems(tolerance)
         verdict = "within tolerance" if not problems else "OUTSIDE tolerance: " + "; ".join(problems)
-        return f"against the committed metrics: {moves or 'no metrics'}; {weights}; {verdict}"
+        return f"against the previous metrics: {moves or 'no metrics'}; {weights}; {verdict}"
 
 
 FINGERPRINTS = ("data_fingerprint", "train_fingerprint")
@@ -106,4 +108,5 @@ def compare_metrics(committed: dict[str, Any], rebuilt: dict[str, Any]) -> Refer
         metrics=tuple(drifts), data_changed=data_changed,
         weights_identical=committed.get("version") == rebuilt.get("version"),
         missing=tuple(sorted(set(old) ^ set(new))),
+        settings_changed=tuple(k for k in ("seed", "budget") if committed.get(k) != rebuilt.get(k)),
     )

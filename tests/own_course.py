@@ -129,3 +129,66 @@ def stock_copy(root: Path, dest: Path) -> Path:
     shutil.copytree(root, dest)
     nbgrader(dest, "autograde", ASSIGNMENT, "--create", "--force")
     return dest
+
+
+# --- hw3: a classifier on the instructor's own csv data, the hidden split outside the course -----
+
+MODEL_ASSIGNMENT = "hw3"
+FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+HW3_CELLS = {
+    "imports": "import numpy as np\nimport keras",
+    "load_data": ('data = np.loadtxt("data/train.csv", delimiter=",", skiprows=1)\n'
+                  "x, y = data[:, :4].astype('float32'), data[:, 4].astype('int64')"),
+    "build_model": ("def build_model():\n    ### BEGIN SOLUTION\n"
+                    "    model = keras.Sequential([keras.Input((4,)),\n"
+                    "                              keras.layers.Dense(16, activation='relu'),\n"
+                    "                              keras.layers.Dense(3, activation='softmax')])\n"
+                    "    model.compile('adam', 'sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+                    "    return model\n    ### END SOLUTION"),
+    "train_model": ("### BEGIN SOLUTION\nkeras.utils.set_random_seed(0)\nmodel = build_model()\n"
+                    "model.fit(x, y, epochs=60, batch_size=16, verbose=0)\n### END SOLUTION\n"
+                    "model.save('iris_model.keras')"),
+}
+
+
+def write_csv_data(root: Path, private: Path) -> tuple[Path, Path]:
+    """scikit-learn's iris as the instructor's own files: 120 rows for students (in the course),
+    30 hidden rows in ``private`` (outside it)."""
+    import numpy as np
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    order = np.random.default_rng(7).permutation(len(iris.target))
+    x, y = iris.data[order], iris.target[order]
+    header = ",".join([*FEATURES, "species"])
+    train = root / "source" / MODEL_ASSIGNMENT / "data" / "train.csv"
+    hidden = private / "hidden.csv"
+    for path, rows in ((train, slice(0, 120)), (hidden, slice(120, None))):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table = np.column_stack([x[rows], y[rows]])
+        np.savetxt(path, table, delimiter=",", header=header, comments="", fmt=["%.1f"] * 4 + ["%d"])
+    return train, hidden
+
+
+def hw3_notebook() -> nbformat.NotebookNode:
+    return _notebook([
+        _cell("markdown", "# Iris\nTrain a classifier; save it as `iris_model.keras`.", "intro",
+              locked=True),
+        _cell("code", HW3_CELLS["imports"], "imports", locked=True),
+        _cell("code", HW3_CELLS["load_data"], "load_data", locked=True),
+        _cell("code", HW3_CELLS["build_model"], "build_model", solution=True),
+        _cell("code", "assert build_model().output_shape == (None, 3)", "test_build_model", grade=True,
+              points=1, locked=True),
+        _cell("code", HW3_CELLS["train_model"], "train_model", solution=True),
+        _cell("markdown", "## Model quality (4 points, graded by the autograder)", "model_quality", task=True,
+              points=4, locked=True),
+    ])
+
+
+def write_model_course(root: Path, private: Path) -> tuple[Path, Path]:
+    """A course with the ``hw3`` source notebook and its data; returns (train csv, hidden csv)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "nbgrader_config.py").write_text(CONFIG)
+    files = write_csv_data(root, private)
+    nbformat.write(hw3_notebook(), root / "source" / MODEL_ASSIGNMENT / f"{MODEL_ASSIGNMENT}.ipynb")
+    return files

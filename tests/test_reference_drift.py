@@ -15,6 +15,8 @@ COMMITTED = {
     "train_fingerprint": "72f1ad1575b39a2c",
     "student_files": ["source/digits/data/digits_train.npz"],
     "version": "0a5fd6a62eac2b71",
+    "seed": 1234,
+    "budget": {"batch_size": 64, "epochs": 8},
 }
 
 
@@ -41,6 +43,13 @@ def test_other_weights_with_close_metrics_are_within_tolerance():
     assert accuracy.span == pytest.approx(0.924 - 0.093)
     assert accuracy.fraction == pytest.approx(0.003 / 0.831)
     assert "weights differ" in drift.summary() and "accuracy -0.0030" in drift.summary()
+
+
+def test_a_changed_budget_expects_a_new_reference():
+    drift = compare_metrics(COMMITTED, _rebuilt(budget={"batch_size": 16, "epochs": 60},
+                                                reference={"accuracy": 0.6, "top_2_accuracy": 0.8}))
+    assert drift.settings_changed == ("budget",)
+    assert "the spec's budget changed, so a new reference was expected" in drift.summary()
 
 
 def test_a_metric_that_moved_too_far_is_named():
