@@ -44,10 +44,15 @@ def find_models(cells: list[SourceCell]) -> list[ModelDraft]:
     setup = [c for c in cells if c.grade_id and c.imports() and not c.grade and not c.task
              and (not builders or c.index < builders[0].index)]
     out = []
+    used: set[str] = set()
     for cell in cells:
         for model_file in cell.saved_models():
-            # the task cell after the saving cell (else the notebook's first one) gets the points
-            task = next((t for t in tasks if t.index > cell.index), tasks[0] if tasks else None)
+            # each model's points land on its own task cell: the first unused one after the saving
+            # cell, else the first unused one
+            free = [t for t in tasks if t.grade_id not in used]
+            task = next((t for t in free if t.index > cell.index), free[0] if free else None)
+            if task is not None:
+                used.add(task.grade_id)
             out.append(ModelDraft(
                 notebook=cell.notebook, model_file=model_file, grade_id=task.grade_id if task else "",
                 points=task.points if task else 0.0,
