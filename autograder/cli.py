@@ -51,9 +51,9 @@ def _print_report(written) -> None:
 def cmd_grade(args) -> int:
     from .runner.executors import make_executor
 
+    executor = make_executor(args.executor, workers=args.workers, address=args.address)
     course = _course(args)
     assignments = _assignments(args, course)
-    executor = make_executor(args.executor, workers=args.workers, address=args.address)
     if hasattr(executor, "warm_up"):
         # the workers' imports (seconds) overlap this process's own; TensorFlow only for models
         executor.warm_up(tensorflow=any(course.spec(a).models() for a in assignments))
