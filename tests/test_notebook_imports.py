@@ -66,3 +66,13 @@ def test_the_factory_key_carries_the_modules():
     assert SandboxedKernelManager().factory_key().modules == PRELOAD
     light = SandboxedKernelManager(preload=["numpy"]).factory_key()
     assert light.modules == ("numpy",) and light != SandboxedKernelManager().factory_key()
+
+
+def test_grading_an_assignment_never_released_says_so(tmp_path):
+    from autograder.errors import AutograderError
+    from autograder.runner.grade import grade_assignment
+
+    course = _course(tmp_path, {"a": ["import numpy"]})
+    (tmp_path / "submitted" / "s1" / "hw").mkdir(parents=True)
+    with pytest.raises(AutograderError, match="run `nbgrader generate_assignment hw` first"):
+        grade_assignment(course, "hw", log=lambda m: None)

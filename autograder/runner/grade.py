@@ -424,6 +424,8 @@ def grade_assignment(
 
     ctx = GradingContext.load(course, assignment, mode)
     todo = students or course.submitted_students(assignment)
+    for notebook in ctx.spec.graded_notebooks if todo else ():
+        notebook_cells(course.db_url, assignment, notebook)  # released? (else: say so, grade no one)
     results: dict[str, SubmissionResult] = {}
     pending = []
     for student in todo:
