@@ -111,7 +111,7 @@ class _Named:
 def _ctx_of_missing_course(tmp_path):
     """A grading context whose course is gone: every worker fails inside the grader."""
     return _Named(course=_Named(root=tmp_path / "no-such-course"),
-                  spec=_Named(assignment="digits", mode="load"))
+                  spec=_Named(assignment="digits", mode="load"), models=())
 
 
 def test_ray_task_failing_inside_the_grader_is_logged_and_the_batch_goes_on(tmp_path):
