@@ -153,3 +153,9 @@ def test_the_command_prints_one_line_each_and_fails(course):
     _edit_spec(c, 'model_file = "iris_model.keras"', 'model_file = "model.keras"')
     bad = subprocess.run([str(exe), "check", MODEL_ASSIGNMENT], cwd=c.root, capture_output=True, text=True)
     assert bad.returncode == 1 and len(bad.stdout.splitlines()) == 2, bad.stdout + bad.stderr
+
+
+def test_the_bundled_course_has_no_problems(repo_root):
+    course = Course.at(repo_root)
+    assert {a: [str(p) for p in check_assignment(course, a)] for a in course.assignments()} == {
+        a: [] for a in course.assignments()}
