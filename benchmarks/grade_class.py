@@ -143,7 +143,7 @@ def _in_fresh_process(flag: str, course, assignment: str):
 
 def run_stock(course, assignment: str) -> tuple[float, dict[str, float], dict[str, float]]:
     """Seconds, total per student, model points per student."""
-    from autograder.gradebook import notebook_grade_cells, read_grades
+    from autograder.gradebook import notebook_cells, read_grades
 
     start = time.perf_counter()
     # As an instructor runs it today: nbgrader's own kernels (this course's nbgrader_config.py
@@ -156,7 +156,7 @@ def run_stock(course, assignment: str) -> tuple[float, dict[str, float], dict[st
     model = _in_fresh_process("--stock-scoring", course, assignment)
     seconds = time.perf_counter() - start
     spec = course.spec(assignment)
-    tests = {name for name, _ in notebook_grade_cells(course.db_url, assignment, spec.notebook)}
+    tests = {c.name for c in notebook_cells(course.db_url, assignment, spec.notebook) if c.kind == "test"}
     totals = dict.fromkeys(model, 0.0)
     for g in read_grades(course.db_url, assignment):
         if g.student in totals and g.cell in tests:
