@@ -11,18 +11,21 @@ from dataclasses import dataclass
 
 from ..course import Course
 from . import code, hidden, weights
+from .code import CODE_THRESHOLD, MIN_OVERLAP
 from .findings import IntegrityFindings
+from .hidden import K
+from .weights import NEAR, RATIO
 
 
 @dataclass(frozen=True)
 class Thresholds:
     """Every threshold of the checks (defaults: the modules' constants; see docs/integrity.md)."""
 
-    code: float = code.CODE_THRESHOLD
-    code_min_overlap: int = code.MIN_OVERLAP
-    weights_ratio: float = weights.RATIO
-    weights_near: float = weights.NEAR
-    hidden_k: float = hidden.K
+    code: float = CODE_THRESHOLD
+    code_min_overlap: int = MIN_OVERLAP
+    weights_ratio: float = RATIO
+    weights_near: float = NEAR
+    hidden_k: float = K
 
 
 def class_code(course: Course, assignment: str, notebooks: tuple[str, ...],

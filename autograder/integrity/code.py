@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..notebook import read_notebook, strip_magics
+from ..notebook import read_notebook
 
 #: copydetect's noise threshold: the shortest match (in filtered characters) that counts
 NOISE_K = 25
@@ -100,9 +100,17 @@ def student_code(submitted: Path, released: Path | None = None) -> str:
             continue
         meta = cell.get("metadata", {}).get("nbgrader", {})
         own = bool(meta.get("solution")) or (not meta and cell.source.strip() not in given)
-        if own and cell.source.strip():
-            chunks.append(strip_magics(cell.source))
+        text = without_magics(cell.source) if own else ""
+        if text.strip():
+            chunks.append(text)
     return "\n\n".join(chunks) + ("\n" if chunks else "")
+
+
+def without_magics(source: str) -> str:
+    """The cell's Python: IPython magics and shell escapes (``%...``, ``!...``) left out."""
+    if source.lstrip().startswith("%%"):
+        return ""
+    return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
 
 
 def released_cells(released: Path | None) -> list[str]:

@@ -133,7 +133,7 @@ def layer_distances(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> np.ndar
     """The normalized distance of each pair of arrays (0 where both are all zeros)."""
     out = []
     for x, y in zip(a, b, strict=True):
-        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        x, y = np.asarray(x, dtype=np.float64).ravel(), np.asarray(y, dtype=np.float64).ravel()
         scale = float(np.dot(x, x) + np.dot(y, y))
         out.append(0.0 if scale == 0 else float(np.sqrt(max(0.0, np.sum((x - y) ** 2) / scale))))
     return np.array(out)
