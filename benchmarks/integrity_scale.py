@@ -43,6 +43,7 @@ WORDS = ("data", "feat", "val", "score", "layer", "net", "acc", "loss", "batch",
          "pred", "mask", "grad", "unit", "rate", "tmp", "out", "inp", "hist", "best", "mean", "norm", "epoch",
          "weight", "bias", "kernel", "noise", "sample", "token", "seq", "frame", "pixel", "logit", "prob")
 LAYERS = ("Dense", "Dropout", "BatchNormalization", "Conv2D", "MaxPooling2D", "Flatten", "LayerNormalization")
+OPERATORS = ("+", "-", "*", "/", "//", "%", "**", "@")
 ACTIVATIONS = ("relu", "tanh", "elu", "sigmoid", "gelu", "selu")
 
 
@@ -56,7 +57,9 @@ def _statement(rng: np.random.Generator, names: list[str], indent: str) -> list[
     new = _name(rng)
     names.append(new)
     if kind == 0:
-        return [f"{indent}{new} = {a} * {float(rng.normal()):.3f} + {b} ** {int(rng.integers(1, 4))}"]
+        ops = rng.choice(OPERATORS, 3)
+        return [f"{indent}{new} = {a} {ops[0]} {float(rng.normal()):.3f} {ops[1]} {b} {ops[2]} "
+                f"{int(rng.integers(1, 99))}"]
     if kind == 1:
         layer = rng.choice(LAYERS)
         return [f"{indent}{new} = keras.layers.{layer}({int(rng.integers(2, 512))}, "
@@ -66,13 +69,16 @@ def _statement(rng: np.random.Generator, names: list[str], indent: str) -> list[
                 f"{indent}    {a} = np.clip({a} - {float(rng.random()):.4f} * {b}, "
                 f"{-float(rng.random()):.2f}, None)"]
     if kind == 3:
-        return [f"{indent}if {a}.mean() > {float(rng.random()):.3f}:",
+        compare = rng.choice((">", "<", ">=", "<=", "!="))
+        return [f"{indent}if {a}.mean() {compare} {float(rng.random()):.3f}:",
                 f"{indent}    {new} = {b}.std(axis={int(rng.integers(0, 3))}) * {float(rng.random()):.2f}",
                 f"{indent}else:", f"{indent}    {new} = {a}.max() - {float(rng.random()):.3f}"]
     if kind == 4:
-        return [f"{indent}print('{new}', {a}.shape, {b}[:{int(rng.integers(1, 9))}])"]
+        return [f"{indent}print('{new}', {a}.shape[{int(rng.integers(0, 4))}], "
+                f"{b}[:{int(rng.integers(1, 999))}])"]
     if kind == 5:
-        return [f"{indent}{new} = np.concatenate([{a}, {b}], axis={int(rng.integers(0, 2))})"]
+        return [f"{indent}{new} = np.concatenate([{a}[{int(rng.integers(0, 99))}:], {b}]) "
+                f"* {float(rng.random()):.3f}"]
     if kind == 6:
         return [f"{indent}{new} = {{k: v * {float(rng.random()):.2f} for k, v in zip({a}, {b}) "
                 f"if v != {int(rng.integers(0, 9))}}}"]
@@ -81,15 +87,16 @@ def _statement(rng: np.random.Generator, names: list[str], indent: str) -> list[
                 f"{indent}except ValueError as err:",
                 f"{indent}    print('{_name(rng)}', err, {int(rng.integers(0, 999))})",
                 f"{indent}    {new} = {b}"]
-    return [f"{indent}{new} = sorted({a}, key=lambda item: -item[{int(rng.integers(0, 3))}])"
-            f"[:{int(rng.integers(1, 20))}]"]
+    return [f"{indent}{new} = sorted({a}, key=lambda item: -item[{int(rng.integers(0, 99))}])"
+            f"[:{int(rng.integers(1, 999))}]"]
 
 
 def _function(rng: np.random.Generator) -> str:
     args = [_name(rng) for _ in range(int(rng.integers(1, 4)))]
     names = list(args)
     body = [line for _ in range(int(rng.integers(5, 12))) for line in _statement(rng, names, "    ")]
-    return f"def {_name(rng)}({', '.join(args)}):\n" + "\n".join(body) + f"\n    return {names[-1]}\n"
+    result = f"{names[-1]} {rng.choice(OPERATORS)} {float(rng.random()):.3f}"
+    return f"def {_name(rng)}({', '.join(args)}):\n" + "\n".join(body) + f"\n    return {result}\n"
 
 
 def program(rng: np.random.Generator) -> list[str]:
@@ -193,6 +200,7 @@ def main() -> None:
         "models": {"seconds": models_s, "peak_mb": models_mb, "pairs": int(same_arch),
                    "flagged": len(model_pairs), "summaries_seconds": summary_s,
                    "summaries_peak_mb": summary_mb,
+                   "summaries_mb": round(sum(a.nbytes for s in summaries for a in s.samples) / 2**20, 1),
                    "parameters_per_model": int(np.mean([sum(int(np.prod(s)) for s in m.shapes)
                                                         for m in summaries]))},
     }))

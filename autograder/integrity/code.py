@@ -6,9 +6,9 @@ imports, stubs, locked cells) is boilerplate: its fingerprints are removed befor
 students never match on what they were both given.
 
 copydetect (PyPI) replaces names with placeholders (a renamed variable changes nothing), hashes
-every ``k``-gram of the filtered code and keeps a winnowed subset; a pair's similarity, for each
-side, is the fraction of that side's code covered by fingerprints found in the other. Fingerprints
-are a set, so reordered functions match as well as they did in place.
+every ``k``-gram of the filtered code (and keeps all of them: see :data:`GUARANTEE`); a pair's
+similarity, for each side, is the fraction of that side's code covered by fingerprints found in
+the other. Fingerprints are a set, so reordered functions match as well as they did in place.
 
 Memory is linear in the class: one fingerprint set per document; pairs are compared one at a time
 and only pairs above the threshold are kept.
@@ -25,8 +25,10 @@ from ..notebook import read_notebook
 
 #: copydetect's noise threshold: the shortest match (in filtered characters) that counts
 NOISE_K = 25
-#: copydetect's guarantee threshold: matches this long are always found (window = GUARANTEE - NOISE + 1)
-GUARANTEE = 30
+#: copydetect's guarantee threshold: matches this long are always found (window = GUARANTEE - NOISE + 1).
+#: Equal to NOISE_K (copydetect's defaults): a window of 1 keeps every k-gram, so results do not
+#: depend on Python's per-process string hashes, which decide what a wider window keeps.
+GUARANTEE = 25
 #: a pair is flagged when either side has at least this fraction of its code matched in the other
 CODE_THRESHOLD = 0.5
 #: ... and the match covers at least this many filtered characters (a few lines, not one idiom)
