@@ -125,6 +125,11 @@ def test_several_notebooks_without_a_model_code_only(tmp_path, capsys):
     assert main(["integrity", "hw", "--course-dir", str(root), "--no-models"]) == 0
     assert "code_similarity (part2): ann and ben" in capsys.readouterr().out
     assert (root / "reports/hw/integrity.html").is_file()
+    (root / "reports/hw/integrity.html").unlink()
+    assert main(["report", "hw", "--course-dir", str(root), "--format", "csv", "--no-pictures",
+                 "--integrity"]) == 0
+    assert "1 integrity flags for 3 submissions" in capsys.readouterr().out
+    assert (root / "reports/hw/integrity.html").is_file()
 
 
 def _low_overlap():

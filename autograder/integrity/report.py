@@ -30,6 +30,7 @@ th, td { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: left; fon
 th { background: #f3f3f3; }
 .confidential { background: #fff3cd; border: 1px solid #e0c36a; padding: 8px 12px; }
 .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; margin-bottom: 2em; }
+.pair > div { min-width: 0; }
 .pair pre { background: #f8f8f8; border: 1px solid #ddd; padding: 8px; overflow-x: auto;
             font-size: 12px; margin: 0; }
 mark { background: #f4a261; }

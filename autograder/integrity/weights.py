@@ -221,8 +221,12 @@ def _close_pairs(model: str, members: Sequence[ModelSummary], *, ratio: float, n
             out.append(ModelPair(model, kind, members[i].student, members[j].student, round(d, 6),
                                  round(near if kind == "near_identical_weights" else threshold, 6),
                                  round(reference, 6), tuple(round(float(x), 6) for x in layers)))
-    nearest = [Nearest(model, members[i].student, members[int(best_at[i])].student, round(float(best[i]), 6),
-                       round(reference, 6)) for i in range(n)]
+    nearest = []
+    for i in range(n):  # the distance recomputed exactly (the rows' dot products are float32)
+        j = int(best_at[i])
+        exact = float(np.median(layer_distances([s[i] for s in stacks], [s[j] for s in stacks])))
+        nearest.append(Nearest(model, members[i].student, members[j].student, round(exact, 6),
+                               round(reference, 6)))
     return out, nearest
 
 
