@@ -111,6 +111,31 @@ def cmd_report(args) -> int:
         if not len(written.frame):
             print(f"{a}: no results yet")
         _print_report(written)
+        if args.integrity:
+            _integrity(course, a, models=True)
+    return 0
+
+
+def _integrity(course, assignment: str, models: bool, **thresholds) -> None:
+    from .integrity import Thresholds, check_integrity, write_integrity_report
+
+    findings = check_integrity(course, assignment, models=models, thresholds=Thresholds(**thresholds))
+    written = write_integrity_report(course, findings)
+    for note in findings.notes:
+        print(f"{assignment}: {note}")
+    flags = findings.flags()
+    for flag in flags:
+        who = f"{flag.student_a} and {flag.student_b}" if flag.student_b else flag.student_a
+        print(f"{assignment}: {flag.kind} ({flag.subject}): {who}")
+    print(f"{assignment}: {len(flags)} integrity flags for {len(findings.students)} submissions; "
+          f"{course.report_dir(assignment)}/ ({', '.join(sorted(p.name for p in written))})")
+
+
+def cmd_integrity(args) -> int:
+    course = _course(args)
+    given = {"code": args.code_threshold, "weights_ratio": args.weights_ratio, "hidden_k": args.hidden_k}
+    for a in _assignments(args, course):
+        _integrity(course, a, models=not args.no_models, **{k: v for k, v in given.items() if v is not None})
     return 0
 
 
@@ -251,6 +276,17 @@ def build_parser() -> argparse.ArgumentParser:
                        "default: all")
         q.add_argument("--no-pictures", action="store_true",
                        help="skip running the saved models for confusion matrices and reconstructions")
+    report.add_argument("--integrity", action="store_true",
+                        help="also run `autograder integrity` (loads every saved model once more)")
+    p = add("integrity", cmd_integrity, "academic integrity: similar code, shared or fine-tuned models, "
+            "possible training on hidden data (reports/<assignment>/integrity.html; instructors only)")
+    p.add_argument("--no-models", action="store_true", help="check code only (load no model)")
+    p.add_argument("--code-threshold", type=float,
+                   help="flag code pairs with at least this fraction matched (default: 0.5)")
+    p.add_argument("--weights-ratio", type=float, help="flag models closer than this fraction of the "
+                   "class's median distance of independent trainings (default: 0.5)")
+    p.add_argument("--hidden-k", type=float, help="flag hidden-minus-public gaps more than K robust "
+                   "deviations above the class's median (default: 3)")
     p = add("feedback", cmd_feedback, "nbgrader feedback with each student's model section (no hidden tests)")
     p.add_argument("--no-pictures", action="store_true", help="model sections without pictures")
     add("train-reference", cmd_train_reference, "retrain the reference model and its metrics")

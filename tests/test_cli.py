@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SUBCOMMANDS = ("demo", "grade", "report", "train-reference", "generate")
+SUBCOMMANDS = ("demo", "grade", "report", "train-reference", "generate", "integrity")
 
 
 def autograder(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
