@@ -197,6 +197,7 @@ def run_in_sandbox(path: Path, source: EvaluationSource, submodel: str, x: np.nd
             "cells": [list(c) for c in definitions.cells],
             "model": str(model_copy),
             "submodel": submodel,
+            "needed": list(custom_names(path)),
             "inputs": [str(run_dir / "in-0.npy")],
             "outputs": str(run_dir),
             "status": str(run_dir / "status.json"),
@@ -238,6 +239,8 @@ def _error(status: dict, definitions: Definitions, path: Path) -> SubmissionErro
             f"to load '{file}' the grader runs your notebook's imports, classes and functions (not "
             f"its training); cell '{where}' failed: {message}"
         )
+    if kind == "missing":
+        return ModelLoadError(definitions.why_missing(tuple(where.split(",")), file))
     if kind == "load":
         found = _LOCATE.search(message)
         if found:

@@ -17,9 +17,6 @@ import json
 import sys
 from pathlib import Path
 
-#: the class name Keras writes for an unregistered function (an activation, a loss) in a config
-_FUNCTION = "function"
-
 
 def _write_status(job: dict, token: str, **fields) -> None:
     # The token proves the status was written by this worker (student code shares the process:
@@ -58,13 +55,18 @@ def run_job(job: dict, token: str) -> int:
             exec(compile(source, f"<cell {cell}>", "exec"), namespace)
         except BaseException as exc:  # noqa: BLE001 - any failure of student code is a result
             return _fail(job, token, "cell", cell, _describe(exc, f"<cell {cell}>"))
-    missing = [n for n in job["needed"] if n not in namespace]
-    if missing:
-        return _fail(job, token, "missing", ",".join(missing), "")
-
     import keras
 
     custom = {k: v for k, v in namespace.items() if isinstance(v, type) or callable(v)}
+    for obj in list(custom.values()):  # (a class registered with a package is saved as "pkg>Name")
+        try:
+            custom.setdefault(keras.saving.get_registered_name(obj), obj)
+        except Exception:  # noqa: BLE001, S112 - any object Keras cannot name is simply not added
+            continue
+    missing = [n for n in job.get("needed", []) if n not in custom
+               and keras.saving.get_registered_object(n) is None]
+    if missing:  # (Keras would only say that the outer model "could not be deserialized")
+        return _fail(job, token, "missing", ",".join(missing), "")
     try:
         # Safe mode still: the model's code comes from the notebook's classes, never from bytecode
         # stored in the file (a Lambda layer stays refused).
