@@ -51,9 +51,15 @@ _LOCATE = re.compile(r"Could not locate (?:class|function) '([^']+)'")
 _OUTPUT_NAME = re.compile(r"out-\d+-\d+\.npy")
 
 
+#: the modules Keras names for what a notebook defines: its kernel's ``__main__``, the training
+#: child's namespace, and ``builtins`` for a plain function (an activation); or no module at all
+NOTEBOOK_MODULES = ("__main__", "__student__", "builtins")
+
+
 def custom_names(path: Path) -> tuple[str, ...]:
-    """The classes and functions the model's ``config.json`` takes from outside Keras (empty when
-    the archive cannot be read)."""
+    """The classes and functions of a notebook that the model's ``config.json`` names (empty when
+    the archive cannot be read). Names from any other module (``os``, ``subprocess``: a crafted
+    file) are not a notebook's classes, and the file stays refused."""
     try:
         with zipfile.ZipFile(path) as zf:
             config = json.loads(zf.read("config.json"))
@@ -64,8 +70,10 @@ def custom_names(path: Path) -> tuple[str, ...]:
     def walk(node) -> None:
         if isinstance(node, dict):
             module = node.get("module")
-            if "class_name" in node and "module" in node and not str(module or "").startswith("keras"):
-                name = node["class_name"]
+            name = node.get("class_name")
+            # (Keras writes no module for some custom classes; "__keras_tensor__" is its own)
+            if (isinstance(name, str) and "module" in node and not name.startswith("__")
+                    and (module is None or module in NOTEBOOK_MODULES)):
                 if name == "function" and isinstance(node.get("config"), str):
                     name = node["config"]
                 if isinstance(name, str) and name not in names:
