@@ -200,6 +200,11 @@ def test_a_subclassed_classifier_is_graded_in_a_sandbox(tmp_path, digits):
     expected = task.measure("accuracy", in_process(model, digits.x), digits)
     assert measured.values["accuracy"] == pytest.approx(expected)
     assert not any((tmp_path / "scratch").iterdir()), "every sandbox's folder is removed"
+    # the feedback's pictures (of data the student may see) run it in a sandbox too
+    from autograder.pictures import first, model_pictures
+
+    shown = model_pictures(tmp_path / "model.keras", spec, first(digits, 30), source)
+    assert shown is not None and shown.confusion.sum() == 30
     # without a notebook to take the classes from (the report), or with sandboxing off: refused,
     # with a reason that does not repeat Keras' advice to register the class
     for refused in (measure_model_file(tmp_path / "model.keras", spec, task, digits),
