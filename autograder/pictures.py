@@ -257,13 +257,16 @@ def student_model_pictures(course, assignment: str, student: str, split: str,
         data = _data(spec, split, limit)
         path = course.submitted_dir(assignment, student) / spec.model_file
         # a model with the student's own classes runs in sandboxes, as when it was graded
-        scratch = course.scratch_dir(assignment, student) / "feedback"
-        source = EvaluationSource(course.submitted_dir(assignment, student) / f"{spec.notebook}.ipynb",
-                                  spec, scratch)
+        scratch = source = None
+        if getattr(spec, "notebook", "") and hasattr(course, "scratch_dir"):
+            scratch = course.scratch_dir(assignment, student) / "feedback"
+            source = EvaluationSource(course.submitted_dir(assignment, student) / f"{spec.notebook}.ipynb",
+                                      spec, scratch)
         try:
             out[spec.model_grade_id] = None if data is None else model_pictures(path, spec, data, source)
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
     return out
 
 

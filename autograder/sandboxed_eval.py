@@ -310,8 +310,8 @@ def load_for_evaluation(path: Path, spec: GradingSpec, source: EvaluationSource 
             where sandboxed evaluation is off).
     """
     max_mb = spec.budget.max_model_mb
-    policy = spec.evaluation.sandbox
-    if source is not None and policy == "always":
+    policy = spec.evaluation.sandbox if source is not None else "never"
+    if policy == "always":
         check_model_archive(path, max_mb=max_mb)
         return SandboxedModel(path, source), SANDBOX
     try:
@@ -320,6 +320,6 @@ def load_for_evaluation(path: Path, spec: GradingSpec, source: EvaluationSource 
         names = custom_names(path)
         if not names:
             raise
-        if source is None or policy == "never":
+        if policy == "never":
             raise ModelLoadError(refused_reason(path, names)) from exc
         return SandboxedModel(path, source), SANDBOX
