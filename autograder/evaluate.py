@@ -6,6 +6,7 @@ by the same code on the same hidden data.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from .metrics import get_metric
 from .model_reuse import ArchitectureCache
 from .models import load_model_safely, predict
 from .results import PartResult
+from .sandboxed_eval import SAFE_MODE, EvaluationSource, load_for_evaluation
 from .scoring import scale_points
 from .spec import GradingSpec, MetricSpec, ReferenceMetrics
 from .tasks import Task
@@ -31,6 +33,8 @@ class Measurement:
     error: SubmissionError | None = None
     #: what the student should know about a measured value (e.g. which pipeline check failed)
     notes: tuple[str, ...] = ()
+    #: how the model ran: ``safe_mode`` (in this process) or ``sandbox`` (autograder.sandboxed_eval)
+    evaluation: str = SAFE_MODE
 
 
 def measure_outputs(task: Task, spec: GradingSpec, outputs: np.ndarray, test: Split) -> dict:
@@ -39,21 +43,24 @@ def measure_outputs(task: Task, spec: GradingSpec, outputs: np.ndarray, test: Sp
 
 def measure_model_file(path: Path, spec: GradingSpec, task: Task, test: Split, *,
                        then: Callable[[object | None], None] | None = None,
-                       cache: ArchitectureCache | None = None) -> Measurement:
+                       cache: ArchitectureCache | None = None,
+                       source: EvaluationSource | None = None) -> Measurement:
     """Load ``path`` safely, run it on ``test`` and measure every metric of ``spec``.
 
     ``then`` gets the loaded model afterwards (``None`` when it could not be loaded), for more
     work with the same model (the report's pictures) without loading it again. With ``cache``
-    the model is loaded through it (a built model reused for a repeated architecture).
+    the model is loaded through it (a built model reused for a repeated architecture). With
+    ``source`` (the student's notebook), a model that needs the student's own classes is run in
+    sandboxes as the spec's ``[evaluation]`` says (:mod:`autograder.sandboxed_eval`).
     """
     load = cache.load if cache is not None else load_model_safely
     try:
-        model = load(path, max_mb=spec.budget.max_model_mb)
+        model, how = load_for_evaluation(path, spec, source, load)
     except SubmissionError as exc:
         if then is not None:
             then(None)
         return Measurement(values={}, error=exc)
-    measured = measure_model(model, path, spec, task, test)
+    measured = dataclasses.replace(measure_model(model, path, spec, task, test), evaluation=how)
     if then is not None:
         then(model)
     return measured
@@ -86,6 +93,7 @@ def metric_part(
     common = dict(
         name=name, kind="model", max_points=metric.points, metric=metric.name,
         reference=reference, baseline=baseline, extra_credit=metric.extra_credit,
+        evaluation=measurement.evaluation,
     )
     if measurement.error is not None:
         return PartResult(points=0.0, reason=measurement.error.reason, value=None, **common)

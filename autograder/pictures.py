@@ -169,14 +169,18 @@ def run_on(model, spec: GradingSpec, split: Split):
     return predict(model, split.x, expected_shape=task.expected_output_shape(split))
 
 
-def model_pictures(path: Path, spec: GradingSpec, split: Split) -> Pictures | None:
-    """Pictures of the model saved at ``path`` on ``split``; ``None`` when it cannot be run."""
-    from .models import load_model_safely
+def model_pictures(path: Path, spec: GradingSpec, split: Split, source=None) -> Pictures | None:
+    """Pictures of the model saved at ``path`` on ``split``; ``None`` when it cannot be run.
+
+    With ``source`` (an :class:`autograder.sandboxed_eval.EvaluationSource`), a model that needs
+    the student's own classes is run in sandboxes, as grading runs it.
+    """
+    from .sandboxed_eval import load_for_evaluation
 
     if not path.is_file():
         return None
     try:
-        model = load_model_safely(path, max_mb=spec.budget.max_model_mb)
+        model, _how = load_for_evaluation(path, spec, source)
     except (SubmissionError, ValueError):
         return None
     return pictures_of_model(model, spec, split)
@@ -244,11 +248,25 @@ def student_model_pictures(course, assignment: str, student: str, split: str,
         models = course.spec(assignment).models()
     except AutograderError:
         return {}
+    import shutil
+
+    from .sandboxed_eval import EvaluationSource
+
     out: dict[str, Pictures | None] = {}
     for spec in models:
         data = _data(spec, split, limit)
         path = course.submitted_dir(assignment, student) / spec.model_file
-        out[spec.model_grade_id] = None if data is None else model_pictures(path, spec, data)
+        # a model with the student's own classes runs in sandboxes, as when it was graded
+        scratch = source = None
+        if getattr(spec, "notebook", "") and hasattr(course, "scratch_dir"):
+            scratch = course.scratch_dir(assignment, student) / "feedback"
+            source = EvaluationSource(course.submitted_dir(assignment, student) / f"{spec.notebook}.ipynb",
+                                      spec, scratch)
+        try:
+            out[spec.model_grade_id] = None if data is None else model_pictures(path, spec, data, source)
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
     return out
 
 

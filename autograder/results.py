@@ -38,6 +38,9 @@ class PartResult:
         notebook: the notebook the cell is in.
         pending: a manually graded cell nobody has graded yet (its points are still to come;
             never a failure).
+        evaluation: how a model part's model was run: ``"safe_mode"`` (loaded by Keras safe mode
+            in the grader) or ``"sandbox"`` (run in a sandbox with the notebook's classes, see
+            :mod:`autograder.sandboxed_eval`); empty for other parts and older results.
     """
 
     name: str
@@ -52,6 +55,7 @@ class PartResult:
     extra_credit: bool = False
     notebook: str = ""
     pending: bool = False
+    evaluation: str = ""
 
 
 #: the reason of a manually graded cell that nobody has graded yet

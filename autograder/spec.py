@@ -85,6 +85,28 @@ class AutogradeSpec:
     json_variables: tuple[tuple[str, str], ...] = ()
 
 
+#: ``[evaluation] sandbox`` values: when a model is evaluated in a sandbox with the notebook's
+#: classes (:mod:`autograder.sandboxed_eval`) rather than refused by Keras safe mode
+SANDBOX_POLICIES = ("auto", "always", "never")
+
+
+@dataclass(frozen=True)
+class EvaluationSpec:
+    """Where a model is evaluated (``[evaluation]`` in spec.toml).
+
+    Attributes:
+        sandbox: ``auto``: in the grader's process with Keras safe mode, and in a sandbox that
+            first runs the notebook's class definitions when the model needs classes of its own
+            (custom layers, a subclassed model); ``always``: every model in a sandbox; ``never``:
+            models that need their own classes are refused.
+        cells: grade ids of the cells the sandbox runs as written; empty: the top-level imports,
+            classes, functions and constants of every code cell (see :mod:`autograder.definitions`).
+    """
+
+    sandbox: str = "auto"
+    cells: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class GradingSpec:
     """How one assignment's model is graded."""
@@ -104,6 +126,7 @@ class GradingSpec:
     reference_seed: int | None = None
     limits: Limits = field(default_factory=Limits)
     autograde: AutogradeSpec = field(default_factory=AutogradeSpec)
+    evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)
     #: the part's name when this spec is one model of a multi-model assignment
     part: str = ""
     #: a multi-model assignment's models (``[[parts]]`` in spec.toml), each a full spec
@@ -198,9 +221,9 @@ def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
 
 #: keys a ``[[parts]]`` table may set; the others are the assignment's, shared by every part
 PART_KEYS = {"name", "notebook", "task", "dataset", "model_file", "model_grade_id", "metrics", "train",
-             "budget", "autograde"}
+             "budget", "autograde", "evaluation"}
 #: part keys the assignment may also set, as every part's default
-SHARED_PART_KEYS = {"notebook", "train", "budget"}
+SHARED_PART_KEYS = {"notebook", "train", "budget", "evaluation"}
 
 
 def parse_spec(data: dict[str, Any], where: str = "spec", base: Path | None = None) -> GradingSpec:
@@ -333,7 +356,7 @@ def _parse_single(data: dict[str, Any], where: str, base: Path | None = None) ->
     known = {
         "assignment", "notebook", "task", "dataset", "mode", "model_file", "model_grade_id",
         "seed", "reference_seed", "metrics", "budget", "train", "limits", "autograde", "tests_only",
-        "feedback_on_submit", "notebooks", "preload",
+        "feedback_on_submit", "notebooks", "preload", "evaluation",
     }
     unknown = set(data) - known
     if unknown:
@@ -419,7 +442,21 @@ def _parse_single(data: dict[str, Any], where: str, base: Path | None = None) ->
         feedback_on_submit=_optional(data, "feedback_on_submit", bool, False, where),
         notebooks=_parse_notebooks(data, where),
         preload=_parse_preload(data, where),
+        evaluation=_parse_evaluation(_table(data, "evaluation", where), f"{where}: [evaluation]"),
     )
+
+
+def _parse_evaluation(raw: dict[str, Any], where: str) -> EvaluationSpec:
+    unknown = set(raw) - {"sandbox", "cells"}
+    if unknown:
+        raise SpecError(f"{where}: unknown keys {sorted(unknown)}; known: ['cells', 'sandbox']")
+    sandbox = _optional(raw, "sandbox", str, "auto", where)
+    if sandbox not in SANDBOX_POLICIES:
+        raise SpecError(f"{where}: sandbox must be one of {', '.join(SANDBOX_POLICIES)}; got {sandbox!r}")
+    cells = _optional(raw, "cells", list, [], where)
+    if not all(isinstance(c, str) and c for c in cells):
+        raise SpecError(f"{where}: cells must be a list of grade ids (strings)")
+    return EvaluationSpec(sandbox=sandbox, cells=tuple(cells))
 
 
 def _parse_autograde(raw: dict[str, Any], data: dict[str, Any], where: str) -> AutogradeSpec:

@@ -46,11 +46,15 @@ def test_kl_check_catches_a_loss_without_the_kl_term(results):
     assert metric_part(r, "valid_sample_score").value > 0.9
 
 
-def test_custom_layer_is_refused_by_safe_loading(results):
+def test_custom_layer_is_graded_in_a_sandbox(results):
+    # Safe mode refuses its Sampling layer in the grader; a sandbox running the notebook's class
+    # definitions evaluates it, measured as any VAE (one epoch of training: some points, not all).
     r = results["custom_sampling_layer"]
     model = [p for p in r.parts if p.kind == "model"]
-    assert model and all(p.points == 0 and p.value is None for p in model)
-    assert all("safe mode" in p.reason and "vae_model.keras" in p.reason for p in model)
+    assert model and all(p.evaluation == "sandbox" and p.value is not None for p in model)
+    assert 0 < r.model_points < r.max_model_points
+    assert all("safe mode" not in p.reason for p in model)
+    assert {p.evaluation for p in results["correct"].parts if p.kind == "model"} == {"safe_mode"}
 
 
 def test_gradebook_and_report_hold_every_score(demo, results):

@@ -463,3 +463,13 @@ def test_each_part_has_its_own_autograde_table():
     assert first.autograde.training_cell == "" and second.autograde.training_cell == "train_second"
     data["autograde"] = {"training_cell": "train", "model_variable": "m"}
     assert "belong in each [[parts]] table" in spec_error(data)
+
+
+def test_evaluation_table_sets_where_models_run():
+    spec = parse_spec({**copy.deepcopy(VALID), "evaluation": {"sandbox": "always", "cells": ["layers"]}})
+    assert spec.evaluation.sandbox == "always" and spec.evaluation.cells == ("layers",)
+    assert parse_spec(copy.deepcopy(VALID)).evaluation.sandbox == "auto"
+    for bad, fragment in (({"sandbox": "sometimes"}, "auto, always, never"),
+                          ({"cells": [1]}, "grade ids"), ({"sandboxed": True}, "unknown keys")):
+        with pytest.raises(SpecError, match=fragment):
+            parse_spec({**copy.deepcopy(VALID), "evaluation": bad})

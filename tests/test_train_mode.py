@@ -172,6 +172,13 @@ def test_builder_that_raises_names_exception_and_line(tmp_path: Path) -> None:
     assert_reason(info.value, "build_model", "ValueError", "not_an_activation", f"(line {line})")
 
 
+def test_training_that_fails_names_model_fit_not_the_builder(tmp_path: Path) -> None:
+    builder = GOOD_BUILDER.replace("layers.Dense(10,", "layers.Dense(3,")  # labels go up to 9
+    with pytest.raises(StudentCodeError) as info:
+        run(tmp_path, {"imports": IMPORTS, "build_model": builder})
+    assert_reason(info.value, "failed in model.fit of the model build_model() returned")
+
+
 def test_missing_builder_function(tmp_path: Path) -> None:
     builder = GOOD_BUILDER.replace("def build_model():", "def make_model():")
     with pytest.raises(StudentCodeError) as info:

@@ -294,7 +294,9 @@ def measure_submission(ctx: GradingContext, student: str, model: ModelContext) -
             if path.is_file() and not path.is_symlink():
                 remember(course, spec.assignment, student, spec, path, loaded, model.test)
 
-        return measure_model_file(path, spec, task, model.test, then=pictures, cache=thread_cache())
+        with _scratch(course, spec, student) as scratch:
+            return measure_model_file(path, spec, task, model.test, then=pictures, cache=thread_cache(),
+                                      source=_evaluation_source(ctx, student, spec, scratch))
     from .train import train_model_from_notebook
 
     with _scratch(course, spec, student) as scratch:
@@ -303,7 +305,8 @@ def measure_submission(ctx: GradingContext, student: str, model: ModelContext) -
                                                 kind=getattr(task, "train_job", "train"))
         except SubmissionError as exc:
             return Measurement(values={}, error=exc)
-        measured = measure_model_file(trained, spec, task, model.test, cache=thread_cache())
+        measured = measure_model_file(trained, spec, task, model.test, cache=thread_cache(),
+                                      source=_evaluation_source(ctx, student, spec, scratch / "eval"))
         if measured.error is not None:  # name the model as the student knows it
             reason = measured.error.reason.replace(f"'{trained.name}'", "the model your code built")
             measured = Measurement(values={}, error=type(measured.error)(reason))
@@ -319,6 +322,15 @@ def _scratch(course: Course, spec: GradingSpec, student: str):
         yield scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _evaluation_source(ctx: GradingContext, student: str, spec: GradingSpec, scratch: Path):
+    """Where a sandbox finds the classes of a model that needs the student's own (the submitted
+    notebook: the student's code only, no hidden tests), and its scratch folders."""
+    from ..sandboxed_eval import EvaluationSource
+
+    notebook = ctx.course.submitted_dir(spec.assignment, student) / f"{spec.notebook}.ipynb"
+    return EvaluationSource(notebook=notebook, spec=spec, workdir=scratch)
 
 
 def _graded_notebook(ctx: GradingContext, student: str, spec: GradingSpec) -> Path:

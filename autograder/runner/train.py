@@ -85,7 +85,8 @@ def run_notebook_job(notebook: Path, spec: GradingSpec, workdir: Path, x, y, *, 
     box = Sandbox(scratch=workdir, readonly=(PACKAGE_DIR,), hidden=grader_only_paths(spec),
                   limits=limits)
     outcome = run_sandboxed(
-        [sys.executable, "-m", "autograder.runner.train_worker", str(job_path)], box
+        [sys.executable, "-m", "autograder.runner.train_worker", str(job_path)], box,
+        env={"PYTHONPATH": str(PACKAGE_DIR.parent)},  # the grader's own package, mounted read-only
     )
     what = "training your model" if kind in ("train", "fit") else "running your code"
     if outcome.violation:

@@ -66,13 +66,40 @@ def run_job(job: dict) -> int:
         return _fail(job, "builder", job["builder"],
                      f"{job['builder']}() returned a model that is not compiled")
     try:
-        model.fit(x_train, y_train, epochs=int(job["epochs"]), batch_size=int(job["batch_size"]),
+        y_fit = labels_for_loss(model, y_train)
+        model.fit(x_train, y_fit, epochs=int(job["epochs"]), batch_size=int(job["batch_size"]),
                   verbose=0, shuffle=True)
     except BaseException as exc:  # noqa: BLE001
-        return _fail(job, "fit", job["builder"], _describe(exc, "<cell"))
+        # (it failed in training, not in the builder: name the step the student can look at)
+        return _fail(job, "fit", f"model.fit of the model {job['builder']}() returned",
+                     _describe(exc, "<cell"))
     model.save(job["out"])
     _write_status(job, ok=True, n_train=int(len(x_train)), numpy=np.__version__)
     return 0
+
+
+#: losses that want one row of class probabilities per label (one-hot), not a class index
+ONE_HOT_LOSSES = ("categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge")
+
+
+def labels_for_loss(model, y):
+    """The training labels as the compiled loss wants them: the grader's integer class labels
+    one-hot encoded for a model compiled with ``categorical_crossentropy`` (the tutorials'
+    choice), as they are otherwise."""
+    import numpy as np
+
+    loss = model.loss
+    name = loss if isinstance(loss, str) else (getattr(loss, "name", None)
+                                               or getattr(loss, "__name__", ""))
+    y = np.asarray(y)
+    if name not in ONE_HOT_LOSSES or y.ndim != 1 or y.dtype.kind not in "iu" or not len(y):
+        return y
+    try:
+        n_classes = int(model.output_shape[-1])
+    except (AttributeError, TypeError, ValueError):  # a subclassed model is built by fit
+        n_classes = int(y.max()) + 1
+    n_classes = max(n_classes, int(y.max()) + 1)
+    return np.eye(n_classes, dtype="float32")[y]
 
 
 def _fit_function(job: dict, fit, x_train, keras) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ModelShapeError, NonFiniteOutputError
+from ..errors import ModelShapeError, NonFiniteOutputError, SubmissionError
 from ..models import run_batches
 
 
@@ -29,6 +29,9 @@ def get_submodel(model, name: str):
     Raises:
         ModelShapeError: ``model`` holds no sub-model of that name.
     """
+    isolated = getattr(model, "isolated_submodel", None)
+    if isolated is not None:  # a model that runs in sandboxes: the sub-model gets its own
+        return isolated(name)
     import keras
 
     try:
@@ -53,6 +56,8 @@ def run_submodel(submodel, x: np.ndarray, name: str) -> list[np.ndarray]:
     """
     try:
         out = run_batches(submodel, x)
+    except SubmissionError:  # (a sandboxed sub-model's reason, already for the student)
+        raise
     except Exception as exc:  # Keras raises many types; each means "cannot run on these inputs"
         expects = getattr(submodel, "input_shape", None)
         hint = f" (it expects inputs of shape {expects})" if expects else ""

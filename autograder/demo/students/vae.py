@@ -2,8 +2,9 @@
 
 Ids name the outcome: a correct solution; a weak model (a loss without the KL term, so a plain
 autoencoder whose posteriors lie far from N(0, I), which the KL check notices, trained briefly);
-and a custom ``Sampling`` layer class, as in many tutorials, which works in the notebook but which
-the grader's safe loading refuses.
+and a custom ``Sampling`` layer class, as in many tutorials, which Keras safe mode refuses in the
+grader's process: the grader evaluates it in a sandbox that runs the notebook's class definitions
+(``autograder/sandboxed_eval.py``), so it earns what its encoder and decoder are worth.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ STUDENTS: tuple[SimulatedStudent, ...] = (
     ),
     SimulatedStudent(
         "custom_sampling_layer",
-        "a custom Sampling layer class: works in the notebook, refused by safe loading",
+        "a custom Sampling layer class, trained one epoch: graded in a sandbox with its class",
         _answers(_train_and_save(1, 5), model=_SAMPLING_LAYER),
     ),
 )
