@@ -6,7 +6,6 @@ The checks read files only: no notebook runs, no model is trained, TensorFlow is
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tomllib
 from collections.abc import Iterator
@@ -235,7 +234,7 @@ def _leaked_hidden_files(course: Course, assignment: str, hidden: list[Path], la
 
 
 def _digest(path: Path, limit: int = 2**30) -> str:
+    from .picture_cache import file_digest
+
     path = Path(path)
-    if path.stat().st_size > limit:
-        return f"too-large:{path}"
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return f"too-large:{path}" if path.stat().st_size > limit else file_digest(path)

@@ -4,12 +4,12 @@ TensorFlow (through :mod:`autograder.models`)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..course import Course
+from ..picture_cache import file_digest
 from ..spec import GradingSpec
 from .hidden import ScoreGap
 from .weights import ModelSummary, summarize
@@ -27,14 +27,6 @@ class ModelPass:
 def model_name(spec: GradingSpec) -> str:
     """How tables name one model of an assignment: its part, else its task cell's grade id."""
     return spec.part or spec.model_grade_id or spec.model_file
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def inspect_models(course: Course, spec: GradingSpec, students: Sequence[str], *,
@@ -119,7 +111,7 @@ def _inspect_one(path: Path, student: str, name: str, model: GradingSpec, measur
         keras_model = load_model_safely(path, max_mb=model.budget.max_model_mb)
     except SubmissionError as exc:
         return None, None, exc.reason
-    summary = summarize(student, name, file_sha256(path), keras_model.get_weights())
+    summary = summarize(student, name, file_digest(path), keras_model.get_weights())
     gap = None
     if measure is not None:
         try:
