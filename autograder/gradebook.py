@@ -151,6 +151,90 @@ def ensure_submission(db_url: str, assignment: str, student: str) -> None:
             gb.add_submission(assignment, student)
 
 
+@dataclass(frozen=True)
+class AutogradeRows:
+    """What ``nbgrader autograde`` wrote into a gradebook for one submission, to copy it into
+    another: a Ray worker autogrades against its own copy of the course's SQLite gradebook, and the
+    driver writes these rows into the real one (:func:`write_autograde_rows`).
+
+    Attributes:
+        timestamp: the submission's time (None: nbgrader found no timestamp.txt).
+        late_penalties: ``notebook -> late_submission_penalty``.
+        grades: ``(notebook, cell, auto_score, needs_manual_grade)`` of every graded cell.
+        comments: ``(notebook, cell, auto_comment)`` of every answer and task cell.
+    """
+
+    assignment: str
+    student: str
+    timestamp: object | None
+    late_penalties: tuple[tuple[str, float | None], ...]
+    grades: tuple[tuple[str, str, float | None, bool], ...]
+    comments: tuple[tuple[str, str, str | None], ...]
+
+
+def autograde_rows(db_url: str, assignment: str, student: str) -> AutogradeRows | None:
+    """The rows autograde wrote for ``student``'s submission (None: no submission in the gradebook)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    ensure_tools_on_path()
+    with Gradebook(db_url) as gb:
+        try:
+            sub = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return None
+        return AutogradeRows(
+            assignment=assignment, student=student, timestamp=sub.timestamp,
+            late_penalties=tuple((nb.name, nb.late_submission_penalty) for nb in sub.notebooks),
+            grades=tuple((nb.name, g.name, g.auto_score, bool(g.needs_manual_grade))
+                         for nb in sub.notebooks for g in nb.grades),
+            comments=tuple((nb.name, c.name, c.auto_comment) for nb in sub.notebooks for c in nb.comments),
+        )
+
+
+def write_autograde_rows(db_url: str, rows: AutogradeRows) -> None:
+    """Write ``rows`` (read from another gradebook by :func:`autograde_rows`) into this one, as
+    autograde would have: the submission and its time, auto scores, review flags, auto comments,
+    late penalties. Manual scores and the instructor's comments are left as they are."""
+    from nbgrader.api import Gradebook
+
+    ensure_tools_on_path()
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_student(rows.student)
+        stamp = {"timestamp": rows.timestamp} if rows.timestamp is not None else {}
+        gb.update_or_create_submission(rows.assignment, rows.student, **stamp)
+        for notebook, penalty in rows.late_penalties:
+            submitted = gb.find_submission_notebook(notebook, rows.assignment, rows.student)
+            submitted.late_submission_penalty = penalty
+        for notebook, cell, auto_score, review in rows.grades:
+            grade = gb.find_grade(cell, notebook, rows.assignment, rows.student)
+            grade.auto_score, grade.needs_manual_grade = auto_score, review
+        for notebook, cell, auto_comment in rows.comments:
+            gb.find_comment(cell, notebook, rows.assignment, rows.student).auto_comment = auto_comment
+        gb.db.commit()
+
+
+def snapshot_sqlite(db_url: str, dest) -> bool:
+    """Copy a SQLite gradebook to ``dest`` consistently (SQLite's backup API); False when the
+    gradebook is not a SQLite file (e.g. a PostgreSQL server)."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return False
+    source = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True)
+    try:
+        target = sqlite3.connect(str(dest))
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    return True
+
+
 def export_grades(db_url: str, path, assignments: list[str] | None = None) -> None:
     """Write ``nbgrader export``'s CSV of ``assignments`` (all when empty) to ``path``.
 

@@ -5,8 +5,9 @@ An executor takes the grading context and the students left to grade, and yields
 result file) and updates the progress line. Two executors:
 
 * :class:`LocalExecutor` (the default): warm worker processes on this machine, no extra service;
-* :class:`RayExecutor`: one Ray task per submission on a Ray cluster (``--executor ray``). Ray is
-  imported only here, only when this executor runs.
+* :class:`RayExecutor`: one Ray task per submission on a Ray cluster (``--executor ray``), whose
+  nodes need not share the course's filesystem. Ray is imported only here, only when this
+  executor runs.
 
 A submission whose grading raises inside the grader (a bug, not a student error) is logged and
 left without a result, so a rerun retries it; the batch goes on.
@@ -79,6 +80,11 @@ def _grade_here(ctx, students: list[str]) -> Iterator[SubmissionResult]:
 class RayExecutor:
     """One Ray task per submission on the cluster at ``address`` (none: a local Ray instance).
 
+    Worker nodes need no shared filesystem: the assignment's grading bundle (:mod:`.bundle`) goes
+    into Ray's object store once and each node unpacks it once; each task gets the submission's
+    files and sends back the result, the autograded notebooks, pictures and gradebook rows, which
+    this process writes into the course (:mod:`.shipping`).
+
     Ray's workers are long-lived processes, so each keeps its warm state (TensorFlow, the hidden
     split, nbgrader) between the tasks it runs. Tasks ask for ``cpus_per_task`` cores and, when
     the cluster has GPUs, a share of one GPU (:func:`~.placement.ray_task_resources`).
@@ -101,26 +107,56 @@ class RayExecutor:
                 ray.shutdown()
 
     def _run(self, ray, ctx, students, log) -> Iterator[SubmissionResult]:
+        from .bundle import BundleError, pack_bundle
         from .placement import ray_task_resources, thread_env
-        from .warm import grade_warm
+        from .shipping import grade_shipped, pack_submission, receive
 
         cluster = ray.cluster_resources()
         res = ray_task_resources(cluster.get("CPU", 0), cluster.get("GPU", 0), self.cpus_per_task)
         log(f"Ray cluster: {cluster.get('CPU', 0):g} CPUs, {cluster.get('GPU', 0):g} GPUs; each "
             f"submission asks for {res.num_cpus:g} CPU, {res.num_gpus:g} GPU")
-        task = ray.remote(num_cpus=res.num_cpus, num_gpus=res.num_gpus, max_retries=0)(grade_warm)
-        args = (str(ctx.course.root), ctx.spec.assignment, ctx.spec.mode)
+        try:
+            bundle = pack_bundle(ctx)
+        except BundleError as exc:
+            raise ExecutorError(str(exc)) from exc
+        log(f"grading bundle of {ctx.spec.assignment}: {len(bundle.archive) / 2**20:.1f} MiB, sent once "
+            "to each node (workers need no shared filesystem)")
+        # the object store keeps one copy per node; tasks get it by reference (nested: a warm
+        # worker does not even fetch it)
+        refs = [ray.put(bundle)]
+        task = ray.remote(num_cpus=res.num_cpus, num_gpus=res.num_gpus, max_retries=0)(grade_shipped)
         # Ray runs as many tasks as a node has cores: each task's TensorFlow gets its cores
         env = thread_env(max(1, int(res.num_cpus)))
-        waiting = {task.remote(*args, s, env): s for s in students}
-        while waiting:
+        course, assignment = ctx.course, ctx.spec.assignment
+        # submissions travel as task arguments: a bounded number in flight keeps them out of memory
+        limit = max(4, 2 * int(cluster.get("CPU", 0) // max(res.num_cpus, 1e-9)))
+        todo = iter(students)
+        waiting: dict = {}
+        while True:
+            for student in todo:
+                waiting[task.remote(bundle.digest, refs, student,
+                                    pack_submission(course, assignment, student), env)] = student
+                if len(waiting) >= limit:
+                    break
+            if not waiting:
+                return
             done, _ = ray.wait(list(waiting), num_returns=1)
             student = waiting.pop(done[0])
             try:
-                yield SubmissionResult.from_dict(ray.get(done[0]))
+                shipped = ray.get(done[0])
+                refused = receive(course, assignment, student, shipped)
             except Exception as exc:  # noqa: BLE001 - the batch goes on
-                log(f"{student}: grading failed inside the grader, will retry on rerun: "
-                    f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+                cause = getattr(exc, "cause", None) or exc
+                if isinstance(cause, AutograderError):  # the worker said why: no traceback
+                    log(f"{student}: not graded, will retry on rerun: {cause}")
+                else:
+                    log(f"{student}: grading failed inside the grader, will retry on rerun: "
+                        f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+                continue
+            if refused:
+                log(f"{student}: files from the worker on {shipped.node} not written (outside the "
+                    f"student's outputs, or links): {', '.join(refused[:5])}")
+            yield SubmissionResult.from_dict(shipped.result)
 
 
 def import_ray():

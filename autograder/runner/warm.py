@@ -32,26 +32,33 @@ def warm_state(root: str, assignment: str, mode: str, env: dict[str, str] | None
     ``env`` (e.g. the GPU a worker owns) is applied before TensorFlow is imported.
     """
     key = (str(root), assignment, mode)
-    if key in _CACHE:
-        return _CACHE[key]
+    if key not in _CACHE:
+        from .grade import GradingContext
+
+        course = Course(Path(root))
+        _CACHE[key] = warm_up(course, course.spec(assignment),
+                              lambda: GradingContext.load(course, assignment, mode), env)
+    return _CACHE[key]
+
+
+def warm_up(course: Course, spec, load_context, env: dict[str, str] | None = None) -> WarmState:
+    """Warm this process for ``spec``: ``env`` applied, nbgrader's API and kernel factories
+    started, TensorFlow imported when the assignment grades a model, then ``load_context()`` (the
+    grading context; loaded while the kernels warm up)."""
     os.environ.update(env or {})
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.filterwarnings("ignore", message=".*not in session.*")
     from ..models import current_device
-    from .grade import GradingContext, kernel_overrides
+    from .grade import kernel_overrides
     from .kernel import prestart_factory
     from .placement import enable_memory_growth
 
-    course = Course(Path(root))
-    spec = course.spec(assignment)
     api = course.nbgrader_api(**kernel_overrides(spec, course))
     prestart_factory(api.config)  # notebook kernels: warm while this process warms up too
     if spec.models():  # a tests-only assignment never imports TensorFlow here
         enable_memory_growth()  # imports TensorFlow now, before anything touches a GPU; no-op on CPU
-    ctx = GradingContext.load(course, assignment, mode)
-    state = WarmState(ctx, api, current_device() if ctx.models else "CPU")
-    _CACHE[key] = state
-    return state
+    ctx = load_context()
+    return WarmState(ctx, api, current_device() if ctx.models else "CPU")
 
 
 def grade_warm(root: str, assignment: str, mode: str, student: str,
