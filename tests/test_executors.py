@@ -1,7 +1,7 @@
 """Tests for autograder.runner.executors: choosing an executor and its failure paths.
 
 Grading through Ray on a local Ray instance is in tests/test_end_to_end.py (it reuses the demo
-course built there).
+course built there); on a Ray node that does not see the course, in tests/test_shipping.py.
 """
 
 from __future__ import annotations
@@ -114,18 +114,12 @@ def _ctx_of_missing_course(tmp_path):
                   spec=_Named(assignment="digits", mode="load"), models=())
 
 
-def test_ray_task_failing_inside_the_grader_is_logged_and_the_batch_goes_on(tmp_path):
-    ray = import_ray()
-    init_ray(ray, num_cpus=1)
-    try:
-        messages = []
-        results = list(RayExecutor().run(_ctx_of_missing_course(tmp_path), ["a", "b"], messages.append))
-    finally:
-        ray.shutdown()
-    assert results == []
-    failures = [m for m in messages if "grading failed inside the grader, will retry on rerun" in m]
-    assert sorted(m.split(":")[0] for m in failures) == ["a", "b"]
-    assert any("Ray cluster: 1 CPUs, 0 GPUs" in m for m in messages)
+def test_a_course_that_cannot_be_packed_for_ray_is_a_clear_error(tmp_path):
+    from autograder.course import Course
+
+    ctx = _Named(course=Course(tmp_path / "no-such-course"), spec=_Named(assignment="digits", mode="load"))
+    with pytest.raises(ExecutorError, match="cannot copy the gradebook .* for the workers"):
+        list(RayExecutor()._run(_RecordingRay(cpus=2), ctx, ["a"], print))
 
 
 def test_local_pool_failing_inside_the_grader_is_logged_and_the_batch_goes_on(tmp_path):
@@ -213,6 +207,9 @@ class _RecordingRay:
     def cluster_resources(self):
         return {"CPU": self.cpus}
 
+    def put(self, value):
+        return value
+
     def remote(self, **options):
         self.options = options
         return lambda fn: _Named(remote=lambda *args: self.calls.append(args) or len(self.calls))
@@ -225,12 +222,16 @@ class _RecordingRay:
 
 
 def test_each_ray_task_gets_the_threads_of_the_cores_it_asks_for(tmp_path, monkeypatch):
+    from autograder.runner import bundle, shipping
+
     _no_thread_settings(monkeypatch)
+    monkeypatch.setattr(bundle, "pack_bundle", lambda ctx: _Named(digest="d", archive=b""))
+    monkeypatch.setattr(shipping, "pack_submission", lambda course, assignment, student: b"")
     ray, messages = _RecordingRay(cpus=8), []
     executor = RayExecutor(cpus_per_task=2)
     assert list(executor._run(ray, _ctx_of_missing_course(tmp_path), ["a", "b"], messages.append)) == []
     assert ray.options["num_cpus"] == 2
-    assert [c[3:] for c in ray.calls] == [
+    assert [c[2:3] + c[4:] for c in ray.calls] == [
         ("a", {"TF_NUM_INTRAOP_THREADS": "2", "OMP_NUM_THREADS": "2"}),
         ("b", {"TF_NUM_INTRAOP_THREADS": "2", "OMP_NUM_THREADS": "2"}),
     ]
