@@ -21,7 +21,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from own_course import ASSIGNMENT, MODEL_ASSIGNMENT, nbgrader, submit, write_course, write_model_course
+from own_course import (
+    ASSIGNMENT,
+    HW3_CELLS,
+    MODEL_ASSIGNMENT,
+    nbgrader,
+    submit,
+    write_course,
+    write_model_course,
+)
 
 from autograder.course import Course
 from autograder.gradebook import read_grades
@@ -53,7 +61,10 @@ label = "species"
 
 [train]
 cells = ["imports", "build_model"]
+
+[autograde]
 training_cell = "train_model"
+model_variable = "model"
 
 [[metrics]]
 name = "accuracy"
@@ -166,6 +177,11 @@ def _student(root: Path, name: str, epochs: int) -> None:
 
     folder = root / "submitted" / name / MODEL_ASSIGNMENT
     shutil.copytree(root / "release" / MODEL_ASSIGNMENT, folder)
+    nb = nbformat.read(folder / f"{MODEL_ASSIGNMENT}.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in ("build_model", "train_model"):
+            cell.source = HW3_CELLS[cell.metadata.nbgrader.grade_id]
+    nbformat.write(nb, folder / f"{MODEL_ASSIGNMENT}.ipynb")
     data = np.loadtxt(folder / "data" / "train.csv", delimiter=",", skiprows=1)
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, activation="relu"),
@@ -280,6 +296,7 @@ def test_a_ray_node_without_the_course_grades_as_the_local_executor(model_course
         assert [p.value for p in ours.parts] == pytest.approx([p.value for p in theirs.parts])
         assert ours.data_fingerprint == theirs.data_fingerprint and ours.isolation == theirs.isolation
     assert remote["trained"].total > remote["untrained"].total
+    assert remote["trained"].test_points == 1  # the notebook's own test ran on the node
     assert any("grading bundle of hw3" in m for m in messages)
 
     def gradebook(course):
