@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from autograder.runner.gpu_access import GpuAccess, holds_gpu, nvidia_gpus, sandbox_gpu
-from autograder.runner.sandbox import Limits, Sandbox, base_env, isolation_mode, run_sandboxed, sandbox_command
+from autograder.runner.sandbox import (
+    Limits,
+    Sandbox,
+    base_env,
+    isolation_mode,
+    run_sandboxed,
+    sandbox_command,
+)
 
 needs_bwrap = pytest.mark.skipif(isolation_mode() != "bwrap", reason="bubblewrap is not available")
 
@@ -128,7 +135,8 @@ def test_gpu_seconds_count_while_a_process_holds_the_gpu_node(tmp_path):
     held = run_sandboxed([sys.executable, "-c", HOLD], gpu_box(tmp_path / "h", access))
     assert held.returncode == 0, held.stderr
     assert 1.0 <= held.usage.gpu_s <= held.usage.wall_s + 0.01
-    idle = run_sandboxed([sys.executable, "-c", "import time; time.sleep(1.5)"], gpu_box(tmp_path / "i", access))
+    sleep = [sys.executable, "-c", "import time; time.sleep(1.5)"]
+    idle = run_sandboxed(sleep, gpu_box(tmp_path / "i", access))
     assert idle.usage.gpu_s == 0.0  # a GPU in the sandbox, never opened
     cpu = run_sandboxed([sys.executable, "-c", "pass"], gpu_box(tmp_path / "c", None))
     assert cpu.usage.gpu_s is None  # no GPU in play
