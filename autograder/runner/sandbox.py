@@ -8,13 +8,15 @@ Every process that runs student code (a notebook kernel, a train-mode training r
   loopback), and a filesystem made of read-only system folders, the Python installation, and one
   writable scratch folder. Nothing else of the grading host exists inside: not the course
   directory, not the gradebook, not other students' submissions, not the reference models.
-  Paths listed in ``hidden`` (e.g. the package file holding the hidden test split) are masked;
+  Paths listed in ``hidden`` (e.g. the package file holding the hidden test split) are masked.
+  ``/dev`` is empty but for the GPU of the worker that starts it, if any (:mod:`.gpu_access`);
 * ``setpriv`` drops to an unprivileged user with no capabilities when the grader runs as root:
   a fresh uid per sandbox, so concurrent sandboxes share no process limit.
 
 A :class:`Watchdog` in the grader enforces what rlimits cannot: wall time, resident memory of the
 whole process tree, and the size of the scratch folder. It records *why* it killed, so the student
-reads "memory limit of 2048 MB exceeded" instead of "the kernel died".
+reads "memory limit of 2048 MB exceeded" instead of "the kernel died". It also measures what the
+tree uses (CPU, memory, GPU seconds): a submission's cost (:mod:`.metering`).
 
 Without bubblewrap (``isolation_mode() == "none"``) code still runs with limits and the watchdog,
 but without namespaces; results record which isolation they ran under.
