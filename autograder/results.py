@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cost import Cost
+
 RESULT_SCHEMA = 1
 
 
@@ -79,6 +81,9 @@ class SubmissionResult:
     submitted_at: str = ""
     isolation: str = ""  # "bwrap" (namespaces + limits) or "none" (limits only)
     schema: int = RESULT_SCHEMA
+    #: what grading it cost (student code, scoring; see :mod:`autograder.cost`); None in results
+    #: written before costs were recorded
+    cost: Cost | None = None
 
     @property
     def test_points(self) -> float:
@@ -131,6 +136,7 @@ class SubmissionResult:
             raise ValueError(f"unsupported result schema {data.get('schema')!r}")
         fields = dict(data)
         fields["parts"] = tuple(PartResult(**p) for p in data["parts"])
+        fields["cost"] = Cost.from_dict(data.get("cost"))
         return cls(**fields)
 
 

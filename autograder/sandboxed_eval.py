@@ -213,7 +213,7 @@ def run_in_sandbox(path: Path, source: EvaluationSource, submodel: str, x: np.nd
         }
         (run_dir / "job.json").write_text(json.dumps(job))
         box = Sandbox(scratch=run_dir, readonly=(PACKAGE_DIR,), hidden=grader_only_paths(spec),
-                      limits=spec.limits)
+                      limits=spec.limits, purpose="scoring")
         outcome = run_sandboxed(
             [sys.executable, "-m", "autograder.runner.eval_worker", str(run_dir / "job.json")],
             box, env=package_env(),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cost import BUDGET_ACTIONS, CostBudget
 from .errors import ReferenceMissingError, SpecError
 from .runner.sandbox import Limits
 
@@ -143,6 +144,8 @@ class GradingSpec:
     #: modules warm kernel factories import before forking (``preload = [...]``); None: what the
     #: source notebooks import
     preload: tuple[str, ...] | None = None
+    #: what one submission may cost in total (``[cost]``; unset: no budget)
+    cost: CostBudget = field(default_factory=CostBudget)
 
     @property
     def graded_notebooks(self) -> tuple[str, ...]:
@@ -278,7 +281,7 @@ def _parse_parts(data: dict[str, Any], where: str, base: Path | None = None) -> 
 
 #: the only keys of a tests-only spec (``tests_only = true``): no model is graded
 TESTS_ONLY_KEYS = {"assignment", "notebook", "notebooks", "tests_only", "feedback_on_submit", "limits",
-                   "preload"}
+                   "preload", "cost"}
 
 
 def _parse_tests_only(data: dict[str, Any], where: str) -> GradingSpec:
@@ -297,7 +300,7 @@ def _parse_tests_only(data: dict[str, Any], where: str) -> GradingSpec:
         task="", dataset="", mode="load", model_file="", model_grade_id="", seed=0, metrics=(),
         limits=_parse_limits(data, where), tests_only=True,
         feedback_on_submit=_optional(data, "feedback_on_submit", bool, False, where),
-        notebooks=notebooks, preload=_parse_preload(data, where),
+        notebooks=notebooks, preload=_parse_preload(data, where), cost=_parse_cost(data, where),
     )
 
 
@@ -341,6 +344,27 @@ def _parse_limits(data: dict[str, Any], where: str) -> Limits:
     return Limits(**lim_values)
 
 
+def _parse_cost(data: dict[str, Any], where: str) -> CostBudget:
+    """``[cost]``: the budget of one submission, each key optional (as ``[limits]``'s, positive)."""
+    raw = _table(data, "cost", where)
+    cw = f"{where}: [cost]"
+    amounts = ("cpu_s", "wall_s", "memory_mb", "gpu_s")
+    unknown = set(raw) - {*amounts, "action"}
+    if unknown:
+        raise SpecError(f"{cw}: unknown keys {sorted(unknown)}; known: {sorted({*amounts, 'action'})}")
+    values = {}
+    for name in amounts:
+        if name in raw:
+            value = raw[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise SpecError(f"{cw}: {name} must be a positive number, got {value!r}")
+            values[name] = float(value)
+    action = _optional(raw, "action", str, "zero", cw)
+    if action not in BUDGET_ACTIONS:
+        raise SpecError(f"{cw}: action must be one of {', '.join(BUDGET_ACTIONS)}; got {action!r}")
+    return CostBudget(**values, action=action)
+
+
 def _parse_dataset(data: dict[str, Any], where: str, base: Path | None) -> str | FileDataset:
     """``dataset = "digits"`` (a registered name) or a ``[dataset]`` table of files."""
     if isinstance(data.get("dataset"), dict):
@@ -356,7 +380,7 @@ def _parse_single(data: dict[str, Any], where: str, base: Path | None = None) ->
     known = {
         "assignment", "notebook", "task", "dataset", "mode", "model_file", "model_grade_id",
         "seed", "reference_seed", "metrics", "budget", "train", "limits", "autograde", "tests_only",
-        "feedback_on_submit", "notebooks", "preload", "evaluation",
+        "feedback_on_submit", "notebooks", "preload", "evaluation", "cost",
     }
     unknown = set(data) - known
     if unknown:
@@ -443,6 +467,7 @@ def _parse_single(data: dict[str, Any], where: str, base: Path | None = None) ->
         notebooks=_parse_notebooks(data, where),
         preload=_parse_preload(data, where),
         evaluation=_parse_evaluation(_table(data, "evaluation", where), f"{where}: [evaluation]"),
+        cost=_parse_cost(data, where),
     )
 
 

@@ -121,6 +121,11 @@ def test_every_result_records_how_it_was_made(demo):
         assert r.mode == "load"
         assert r.data_fingerprint and r.reference_version and r.submitted_at
         assert "keras" in r.versions and "nbgrader" in r.versions
+        # what it cost: the notebook's kernel ran the student's code; the grader scored the model
+        assert r.cost.student.cpu_s > 0 and r.cost.student.peak_memory_mb > 0
+        assert r.cost.student.wall_s >= r.cost.student.cpu_s / (os.cpu_count() or 1)
+    correct = next(r for r in demo.results["digits"] if r.student == "correct")
+    assert correct.cost.scoring.cpu_s > 0 and correct.cost.scoring.peak_memory_mb > 100  # TensorFlow
 
 
 def test_gradebook_holds_every_score(demo):
@@ -221,6 +226,8 @@ def test_train_mode_retrains_from_notebook_code(demo):
         r = results[student]
         assert r.mode == "train"
         assert r.model_points >= 0.95 * r.max_model_points, r.parts
+        # the training child is the student's code; the trained model's evaluation is scoring
+        assert r.cost.student.cpu_s > 0 and r.cost.scoring.cpu_s > 0
     raised = [p for p in results["cell_raises"].parts if p.kind == "model"]
     assert all(p.points == 0 for p in raised)
     assert all("build_model" in p.reason and "ValueError" in p.reason for p in raised)

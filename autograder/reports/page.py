@@ -51,6 +51,35 @@ def summary_html(report: Report) -> str:
             f"{len(report.failures)} parts lost points with a reason.{html.escape(waiting)}</p>")
 
 
+#: the most expensive submissions the page lists (the ``costs`` table has them all)
+TOP_COSTS = 10
+
+
+def _seconds(value) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{float(value):.1f} s"
+
+
+def cost_html(report: Report, top: int = TOP_COSTS) -> str:
+    """The assignment's cost in total, and its most expensive submissions."""
+    totals = report.cost_totals
+    if totals.empty:
+        return "<p>(no costs recorded: results graded before costs were measured)</p>"
+    t = totals.iloc[0]
+    gpu = "" if pd.isna(t["total_gpu_s"]) else f", GPU {_seconds(t['total_gpu_s'])}"
+    over = (f" {int(t['over_budget'])} submissions went over the cost budget." if t["over_budget"] else "")
+    summary = (f"<p>{int(t['submissions'])} submissions cost in total: CPU {_seconds(t['total_cpu_s'])} "
+               f"(student code {_seconds(t['student_cpu_s'])}, scoring {_seconds(t['scoring_cpu_s'])}), "
+               f"wall {_seconds(t['total_wall_s'])}{gpu}; largest peak memory "
+               f"{float(t['total_peak_memory_mb']):.0f} MB.{html.escape(over)}</p>")
+    columns = ["student", "total_cpu_s", "total_wall_s", "total_peak_memory_mb", "total_gpu_s",
+               "student_cpu_s", "scoring_cpu_s", "over_budget"]
+    shown = report.costs.head(top)[columns]
+    if shown["total_gpu_s"].isna().all():
+        shown = shown.drop(columns="total_gpu_s")
+    return (summary + f"<h3>Most expensive submissions (top {min(top, len(report.costs))} by CPU time)</h3>"
+            + table_html(shown, "costs"))
+
+
 def render_page(report: Report) -> str:
     """The whole page. Figures are grouped: scores first, then model pictures."""
     name = html.escape(report.assignment)
@@ -73,5 +102,7 @@ def render_page(report: Report) -> str:
 {table_html(report.failures, "failures")}
 <h2>Runtime and device</h2>
 {table_html(report.runs, "runs")}
+<h2>Cost</h2>
+{cost_html(report)}
 </body></html>
 """

@@ -12,7 +12,7 @@ from ..pictures import ClassifierPictures, Pictures, ReconstructionPictures
 from ..results import SubmissionResult
 from . import figures
 from .table import results_frame
-from .tables import failures_frame, model_parts_summary, parts_frame, runs_frame
+from .tables import cost_totals, costs_frame, failures_frame, model_parts_summary, parts_frame, runs_frame
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,17 @@ class Report:
     runs: pd.DataFrame
     figures: tuple[Figure, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: what each submission cost, most expensive first (see :func:`.tables.costs_frame`)
+    costs: pd.DataFrame = field(default_factory=lambda: costs_frame([]))
+
+    @property
+    def cost_totals(self) -> pd.DataFrame:
+        return cost_totals(self.costs)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"report": self.scores, "parts": self.parts, "models": self.models,
-                "failures": self.failures, "runs": self.runs}
+                "failures": self.failures, "runs": self.runs, "costs": self.costs,
+                "cost_totals": self.cost_totals}
 
 
 def build_report(assignment: str, results: list[SubmissionResult],
@@ -51,7 +58,7 @@ def build_report(assignment: str, results: list[SubmissionResult],
     report = Report(
         assignment=assignment, scores=results_frame(results, gradebook_totals), parts=parts,
         models=model_parts_summary(parts), failures=failures_frame(parts), runs=runs_frame(results),
-        notes=tuple(notes),
+        notes=tuple(notes), costs=costs_frame(results),
     )
     figs = score_figures(report, results) + picture_figures(pictures or {})
     return dataclasses.replace(report, figures=tuple(figs))

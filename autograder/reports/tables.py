@@ -67,3 +67,42 @@ def runs_frame(results: list[SubmissionResult]) -> pd.DataFrame:
             for r in results]
     return pd.DataFrame(rows, columns=["student", "duration_s", "device", "mode", "isolation",
                                        "submitted_at"])
+
+
+#: the columns of one kind of work's usage in :func:`costs_frame`
+USAGE_COLUMNS = ("cpu_s", "wall_s", "peak_memory_mb", "gpu_s")
+_KINDS = ("total", "student", "scoring")
+_USAGE = [f"{kind}_{c}" for kind in _KINDS for c in USAGE_COLUMNS]
+COST_COLUMNS = ["student", *_USAGE, "over_budget"]
+
+
+def costs_frame(results: list[SubmissionResult]) -> pd.DataFrame:
+    """What grading each submission cost (its student code, its scoring, both), most expensive
+    first (total CPU seconds, then wall seconds); results written before costs were recorded have
+    no row."""
+    rows = []
+    for r in results:
+        if r.cost is None:
+            continue
+        row: dict = {"student": r.student, "over_budget": r.cost.over_budget}
+        for kind, usage in zip(_KINDS, (r.cost.total, r.cost.student, r.cost.scoring), strict=True):
+            row.update({f"{kind}_{c}": getattr(usage, c) for c in USAGE_COLUMNS})
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=COST_COLUMNS)
+    frame = frame.sort_values(["total_cpu_s", "total_wall_s"], ascending=False, kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def cost_totals(costs: pd.DataFrame) -> pd.DataFrame:
+    """One row: the assignment's cost over all its submissions (seconds summed, the largest peak
+    memory, GPU seconds only where a GPU was in play) and how many went over the budget."""
+    columns = ["submissions", *_USAGE, "over_budget"]
+    if costs.empty:
+        return pd.DataFrame([], columns=columns)
+    row: dict = {"submissions": len(costs), "over_budget": int((costs["over_budget"] != "").sum())}
+    for kind in _KINDS:
+        for c in USAGE_COLUMNS:
+            values = costs[f"{kind}_{c}"].dropna().astype(float)
+            row[f"{kind}_{c}"] = (None if not len(values) else
+                                  round(values.max() if c == "peak_memory_mb" else values.sum(), 3))
+    return pd.DataFrame([row], columns=columns)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from ..cost import Cost, budget_overrun
 from ..course import Course
 from ..data import Split, load_dataset
 from ..errors import SubmissionError
@@ -30,6 +31,7 @@ from ..notebook import cell_failures, grade_id, read_notebook
 from ..results import AWAITING_MANUAL_GRADE, PartResult, SubmissionResult, read_result, write_result
 from ..spec import GradingSpec, ReferenceMetrics
 from ..tasks import get_task
+from .metering import SCORING, in_process, metering
 from .sandbox import isolation_mode
 
 VERSIONED_PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "nbgrader")
@@ -294,7 +296,7 @@ def measure_submission(ctx: GradingContext, student: str, model: ModelContext) -
             if path.is_file() and not path.is_symlink():
                 remember(course, spec.assignment, student, spec, path, loaded, model.test)
 
-        with _scratch(course, spec, student) as scratch:
+        with _scratch(course, spec, student) as scratch, in_process(SCORING, gpu=_uses_gpu()):
             return measure_model_file(path, spec, task, model.test, then=pictures, cache=thread_cache(),
                                       source=_evaluation_source(ctx, student, spec, scratch))
     from .train import train_model_from_notebook
@@ -305,12 +307,20 @@ def measure_submission(ctx: GradingContext, student: str, model: ModelContext) -
                                                 kind=getattr(task, "train_job", "train"))
         except SubmissionError as exc:
             return Measurement(values={}, error=exc)
-        measured = measure_model_file(trained, spec, task, model.test, cache=thread_cache(),
-                                      source=_evaluation_source(ctx, student, spec, scratch / "eval"))
+        with in_process(SCORING, gpu=_uses_gpu()):
+            measured = measure_model_file(trained, spec, task, model.test, cache=thread_cache(),
+                                          source=_evaluation_source(ctx, student, spec, scratch / "eval"))
         if measured.error is not None:  # name the model as the student knows it
             reason = measured.error.reason.replace(f"'{trained.name}'", "the model your code built")
             measured = Measurement(values={}, error=type(measured.error)(reason))
         return measured
+
+
+def _uses_gpu() -> bool:
+    """Whether this grading process runs its TensorFlow on a GPU (its scoring holds it)."""
+    from ..models import current_device
+
+    return current_device() != "CPU"
 
 
 @contextlib.contextmanager
@@ -371,13 +381,15 @@ def compute_submission(ctx: GradingContext, student: str, api) -> SubmissionResu
     from ..models import current_device
 
     start = time.perf_counter()
-    refused = unsafe_files(ctx.course.submitted_dir(ctx.spec.assignment, student))
-    if refused:
-        tests = test_parts(ctx, student, refused)
-    else:
-        error = autograde_notebook(ctx, student, api)
-        tests = test_parts(ctx, student, error)
-    model = model_parts(ctx, student, refused)
+    with metering() as meter:  # what the student's code and the scoring use (the cost)
+        refused = unsafe_files(ctx.course.submitted_dir(ctx.spec.assignment, student))
+        if refused:
+            tests = test_parts(ctx, student, refused)
+        else:
+            error = autograde_notebook(ctx, student, api)
+            tests = test_parts(ctx, student, error)
+        model = model_parts(ctx, student, refused)
+    model, cost = apply_budget(ctx.spec, model, meter.cost())
     result = SubmissionResult(
         assignment=ctx.spec.assignment, student=student, mode=ctx.spec.mode,
         # a tests-only assignment has no model: TensorFlow is not even imported
@@ -385,9 +397,22 @@ def compute_submission(ctx: GradingContext, student: str, api) -> SubmissionResu
         data_fingerprint=ctx.data_fingerprint, reference_version=ctx.reference_version,
         duration_s=round(time.perf_counter() - start, 2), versions=package_versions(),
         submitted_at=submission_timestamp(ctx.course, ctx.spec.assignment, student),
-        isolation=isolation_mode(),
+        isolation=isolation_mode(), cost=cost,
     )
     return result
+
+
+def apply_budget(spec: GradingSpec, model: tuple[PartResult, ...],
+                 cost: Cost) -> tuple[tuple[PartResult, ...], Cost]:
+    """The model parts and cost once the spec's ``[cost]`` budget is checked: over it, the cost
+    says why, and (``action = "zero"``) the model parts get 0 points with that reason, as when a
+    training exceeds a limit; notebook test cells keep nbgrader's points."""
+    over = budget_overrun(spec.cost, cost)
+    if not over:
+        return model, cost
+    if spec.cost.action == "zero":
+        model = tuple(dataclasses.replace(p, points=0.0, reason=over) for p in model)
+    return model, dataclasses.replace(cost, over_budget=over)
 
 
 def is_done(ctx: GradingContext, student: str) -> bool:

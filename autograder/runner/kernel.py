@@ -196,8 +196,11 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         self._record_violation()
-        if self._watchdog is not None:
+        if self._watchdog is not None and self._watchdog.stopped_at is None:
+            from .metering import record
+
             self._watchdog.stop()
+            record(self._box.purpose, self._watchdog.usage())  # the submission's cost
         if self._factory is not None and self._folder:
             self._finish_forked()
         if self._folder:

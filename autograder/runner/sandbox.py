@@ -8,13 +8,15 @@ Every process that runs student code (a notebook kernel, a train-mode training r
   loopback), and a filesystem made of read-only system folders, the Python installation, and one
   writable scratch folder. Nothing else of the grading host exists inside: not the course
   directory, not the gradebook, not other students' submissions, not the reference models.
-  Paths listed in ``hidden`` (e.g. the package file holding the hidden test split) are masked;
+  Paths listed in ``hidden`` (e.g. the package file holding the hidden test split) are masked.
+  ``/dev`` is empty but for the GPU of the worker that starts it, if any (:mod:`.gpu_access`);
 * ``setpriv`` drops to an unprivileged user with no capabilities when the grader runs as root:
   a fresh uid per sandbox, so concurrent sandboxes share no process limit.
 
 A :class:`Watchdog` in the grader enforces what rlimits cannot: wall time, resident memory of the
 whole process tree, and the size of the scratch folder. It records *why* it killed, so the student
-reads "memory limit of 2048 MB exceeded" instead of "the kernel died".
+reads "memory limit of 2048 MB exceeded" instead of "the kernel died". It also measures what the
+tree uses (CPU, memory, GPU seconds): a submission's cost (:mod:`.metering`).
 
 Without bubblewrap (``isolation_mode() == "none"``) code still runs with limits and the watchdog,
 but without namespaces; results record which isolation they ran under.
@@ -22,6 +24,7 @@ but without namespaces; results record which isolation they ran under.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import shutil
@@ -34,6 +37,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..cost import Usage
+from .gpu_access import NO_GPU_ENV, GpuAccess, holds_gpu, sandbox_gpu
 from .placement import THREAD_VARIABLES
 
 NOBODY = 65534
@@ -80,6 +85,11 @@ class Sandbox:
         limits: resource limits.
         uid: the unprivileged user the code runs as when the grader is root (a fresh one per
             sandbox by default).
+        gpu: the GPU the code may use (device nodes and ``CUDA_VISIBLE_DEVICES``); by default the
+            GPU of the worker that starts the sandbox, none for a CPU worker (see
+            :mod:`.gpu_access`).
+        purpose: whose work it is, for the submission's cost: ``student`` (the student's code)
+            or ``scoring`` (evaluating a model), see :mod:`.metering`.
     """
 
     scratch: Path
@@ -88,6 +98,8 @@ class Sandbox:
     hidden: tuple[Path, ...] = ()
     limits: Limits = field(default_factory=Limits)
     uid: int = field(default_factory=allocate_uid)
+    gpu: GpuAccess | None = field(default_factory=sandbox_gpu)
+    purpose: str = "student"
 
 
 def isolation_mode() -> str:
@@ -191,6 +203,8 @@ def sandbox_command(argv: list[str], box: Sandbox, env: dict[str, str]) -> list[
         if Path(d).exists():
             cmd += ["--ro-bind", d, d]
     cmd += ["--dev", "/dev", "--proc", "/proc"]
+    for source, target in box.gpu.binds if box.gpu else ():
+        cmd += ["--dev-bind", source, target]  # the GPU's device nodes, device access allowed
     cmd += ["--perms", "1777", "--size", str(64 * 2**20), "--tmpfs", "/dev/shm"]
     cmd += ["--perms", "1777", "--size", str(lim.disk_mb * 2**20), "--tmpfs", "/tmp"]
     writable = [Path(w).resolve() for w in box.writable]
@@ -241,6 +255,7 @@ def base_env(box: Sandbox) -> dict[str, str]:
     }
     # a worker's share of the cores (placement.WorkerPlan.threads), or what the instructor set
     env.update({k: os.environ[k] for k in THREAD_VARIABLES if k in os.environ})
+    env.update(box.gpu.env() if box.gpu else NO_GPU_ENV)
     return env
 
 
@@ -267,19 +282,67 @@ def kill_tree(pid: int) -> None:
 
 
 class Watchdog(threading.Thread):
-    """Kills a sandboxed process tree that exceeds its wall time, memory or disk limit."""
+    """Kills a sandboxed process tree that exceeds its wall time, memory or disk limit.
 
-    def __init__(self, pid: int, box: Sandbox, interval: float = 0.2):
+    As it watches, it measures what the tree uses (:meth:`usage`): the largest resident memory
+    of the whole tree, its CPU seconds (its processes' own, and those of the children they
+    reaped), and, when the sandbox has a GPU, the seconds during which one of its processes had
+    the GPU's device node open (checked every ``gpu_every`` samples).
+    """
+
+    def __init__(self, pid: int, box: Sandbox, interval: float = 0.2, gpu_every: int = 5):
         super().__init__(daemon=True, name=f"watchdog-{pid}")
         self.pid = pid
         self.box = box
         self.interval = interval
+        self.gpu_every = gpu_every
         self.reason: str | None = None
         self.started_at = time.monotonic()
+        self.stopped_at: float | None = None
+        self.peak_rss_mb = 0.0
+        self.cpu_s = 0.0
+        self.gpu_s: float | None = 0.0 if box.gpu is not None else None
+        self._gpu_checked_at = self.started_at
         self._stop = threading.Event()
 
     def stop(self) -> None:
+        if self.stopped_at is None:
+            self.stopped_at = time.monotonic()
         self._stop.set()
+
+    def usage(self) -> Usage:
+        """What the tree used so far (wall time up to :meth:`stop`)."""
+        end = self.stopped_at if self.stopped_at is not None else time.monotonic()
+        return Usage(cpu_s=round(self.cpu_s, 3), wall_s=round(end - self.started_at, 3),
+                     peak_memory_mb=round(self.peak_rss_mb, 1),
+                     gpu_s=None if self.gpu_s is None else round(self.gpu_s, 3))
+
+    def _cpu_s(self, procs) -> float:
+        import psutil
+
+        total = 0.0
+        for p in procs:
+            try:
+                t = p.cpu_times()
+            except psutil.Error:
+                continue
+            total += t.user + t.system + t.children_user + t.children_system
+        return total
+
+    def _check_gpu(self, procs) -> None:
+        now = time.monotonic()
+        if any(holds_gpu(p.pid) for p in procs):
+            self.gpu_s += now - self._gpu_checked_at
+        self._gpu_checked_at = now
+
+    def sample(self, procs) -> float:
+        """Record one sample of ``procs`` (the tree); returns its resident memory in MB."""
+        rss = self._rss_mb(procs)
+        self.peak_rss_mb = max(self.peak_rss_mb, rss)
+        # a process that ends moves its time to the parent that reaps it: the sum never drops
+        # unless the tree's root itself ends, so the largest sum is the best estimate
+        self.cpu_s = max(self.cpu_s, self._cpu_s(procs))
+        return rss
 
     def _tree(self):
         return process_tree(self.pid)
@@ -321,10 +384,12 @@ class Watchdog(threading.Thread):
             if time.monotonic() - self.started_at > lim.wall_s:
                 self.kill(f"time limit of {lim.wall_s:g} s exceeded")
                 return
-            if self._rss_mb(procs) > lim.memory_mb:
+            if self.sample(procs) > lim.memory_mb:
                 self.kill(f"memory limit of {lim.memory_mb} MB exceeded")
                 return
             tick += 1
+            if self.gpu_s is not None and tick % self.gpu_every == 0:
+                self._check_gpu(procs)
             if tick % 5 == 0 and self._disk_mb() > lim.disk_mb:
                 self.kill(f"disk limit of {lim.disk_mb} MB exceeded in the working folder")
                 return
@@ -340,6 +405,24 @@ class RunOutcome:
     duration_s: float
     violation: str | None = None  # a limit the watchdog enforced, written for the student
     output_truncated: bool = False
+    usage: Usage = field(default_factory=Usage)  # what the sandbox used (see Watchdog.usage)
+
+
+class _AccountedPopen(subprocess.Popen):
+    """A ``Popen`` that keeps the resource usage the kernel reports when it reaps the child
+    (``wait4``): CPU time of the child and of every descendant reaped inside it, and the largest
+    resident set of any one of them."""
+
+    rusage = None
+
+    def _try_wait(self, wait_flags):  # Popen's one call of waitpid (CPython 3.3+)
+        try:
+            pid, sts, rusage = os.wait4(self.pid, wait_flags)
+        except ChildProcessError:
+            return self.pid, 0  # as Popen does: the status is lost
+        if pid == self.pid:
+            self.rusage = rusage
+        return pid, sts
 
 
 def _drain(stream, cap: int, sink: list, flags: dict) -> None:
@@ -360,7 +443,7 @@ def run_sandboxed(argv: list[str], box: Sandbox, env: dict[str, str] | None = No
     cmd = sandbox_command(argv, box, full_env)
     start = time.monotonic()
     popen_env = full_env if isolation_mode() == "none" else {"PATH": os.environ.get("PATH", "")}
-    proc = subprocess.Popen(
+    proc = _AccountedPopen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         cwd=box.scratch, env=popen_env, start_new_session=True,
     )
@@ -387,6 +470,15 @@ def run_sandboxed(argv: list[str], box: Sandbox, env: dict[str, str] | None = No
     violation = dog.reason
     if violation is None and proc.returncode in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
         violation = f"CPU time limit of {box.limits.cpu_s:g} s exceeded"
+    usage = dog.usage()
+    if proc.rusage is not None:  # exact where the watchdog's samples come short
+        ru = proc.rusage
+        usage = dataclasses.replace(
+            usage, cpu_s=round(max(usage.cpu_s, ru.ru_utime + ru.ru_stime), 3),
+            peak_memory_mb=round(max(usage.peak_memory_mb, ru.ru_maxrss / 1024), 1))
+    from .metering import record
+
+    record(box.purpose, usage)
     return RunOutcome(
         returncode=proc.returncode,
         stdout=b"".join(out).decode("utf-8", "replace"),
@@ -394,4 +486,5 @@ def run_sandboxed(argv: list[str], box: Sandbox, env: dict[str, str] | None = No
         duration_s=round(time.monotonic() - start, 2),
         violation=violation,
         output_truncated=flags.get("truncated", False),
+        usage=usage,
     )
