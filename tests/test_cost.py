@@ -77,6 +77,9 @@ def test_results_keep_their_cost_and_older_results_load_without_one(tmp_path):
 
 def test_a_sandbox_reports_its_cpu_memory_and_wall_time(tmp_path):
     code = BURN.format(s=0.6) + "x = bytearray(150 * 2**20)\nfor i in range(0, len(x), 4096): x[i] = 1\n"
+    # held for a second: bwrap's outer process does not reap the sandbox's processes, so a peak
+    # shorter than the watchdog's sampling interval is not seen (wait4 reports bwrap's own)
+    code += "import time\ntime.sleep(1.0)\n"
     with metering() as meter:
         out = run_sandboxed([sys.executable, "-c", code],
                             Sandbox(scratch=tmp_path / "s", limits=Limits(wall_s=30.0)))
