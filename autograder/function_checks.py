@@ -353,8 +353,9 @@ def compare(got: Any, want: Any, check: FunctionCheck, where: str = "the result"
                 return reason
         return ""
     if isinstance(want, str):
-        return "" if got == want else (f"{where} is not the expected string"
-                                       if isinstance(got, str) else f"{where} should be a string")
+        if not isinstance(got, str):
+            return f"{where} should be a string"
+        return "" if got == want else f"{where} is not the expected string"
     if want is None:
         return "" if got is None else f"{where} should be None"
     if not isinstance(got, np.ndarray):
