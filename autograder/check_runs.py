@@ -136,9 +136,10 @@ def run_calls(notebook: Path, run: CheckRun, indices: list[int], workdir: Path,
                                  str(run_dir / "job.json")], box, env=package_env())
         status = _read_status(run_dir / "status.json", token)
         if outcome.violation or status is None:
+            last = ((outcome.stderr or "").strip().splitlines() or ["no output"])[-1][:200]
             why = outcome.violation or (
                 f"the process running your functions exited (exit code {outcome.returncode}) before "
-                f"giving results back ({((outcome.stderr or '').strip().splitlines() or ['no output'])[-1][:200]})")
+                f"giving results back ({last})")
             return {key: CallResult(error=f"the functions could not be checked: {why}") for key in keys}
         results = status.get("results")
         failed = status.get("failed") if isinstance(status.get("failed"), list) else []

@@ -163,7 +163,8 @@ def test_plain_values_refuse_objects_and_links(tmp_path):
 
 def test_the_slice_holds_what_the_function_uses_and_nothing_else():
     cells = [("imports", "import numpy as np\nimport keras\nx = 1"),
-             ("data", "data = np.load('d.npz')\nvocab = list(data['v'])\nprint(vocab)\nmodel = keras.Model()"),
+             ("data", "data = np.load('d.npz')\nvocab = list(data['v'])\nprint(vocab)\n"
+                      "model = keras.Model()"),
              ("f", "def f(model, x):\n    return [vocab.index(c) for c in x] + [np.pi, model]")]
     sliced = function_slice(cells, ("f", "g"))
     code = "\n".join(c for _, c in sliced.cells)
@@ -209,7 +210,7 @@ def test_partial_credit_is_the_fraction_of_matching_sets(tmp_path, expected):
     ("def second_best(scores):\n    return object()", "returned a object"),
     ("def second_best(scores):\n    return keras.Sequential()", "returned"),
     ("def second_best(scores):\n    return undefined_helper(scores)", "NameError"),
-    ("import os\ndef second_best(scores):\n    os._exit(0)", "exited (exit code 0) before giving results back"),
+    ("import os\ndef second_best(scores):\n    os._exit(0)", "exited (exit code 0) before giving"),
 ])
 def test_a_function_that_cannot_be_checked_gets_zero(tmp_path, expected, source, reason):
     found = verdict_of(tmp_path, expected, source, SCALE)
