@@ -222,14 +222,23 @@ class InstructorCheckError(RuntimeError):
 def checked_parts(ctx, student: str, parts: tuple[PartResult, ...]) -> tuple[PartResult, ...]:
     """``parts`` with the points of every checked test cell decided by its function checks.
 
-    Cells that got 0 because the submission could not be graded at all (refused, notebook
-    missing, autograde failed) keep that reason; the student's sandbox is not even started then.
+    A checked cell gets the check's points, capped by what the cell earned when it ran in the
+    student's kernel: tampering in the kernel can only lower a cell, never raise it past the
+    check, and a cell the kernel already failed (a missing notebook, a limit, a failed assert
+    on something else than the function) keeps its 0 and its reason; its sandbox is not started.
     """
     run: CheckRun | None = getattr(ctx, "checks", None)
     spec = ctx.spec
     if run is None or not run.checks:
         return parts
+
+    def key_of(part: PartResult) -> tuple[str, str]:
+        return (part.notebook or spec.notebook, part.name.rsplit("/", 1)[-1])
+
     checked = {(c.notebook or spec.notebook, c.cell) for c in run.checks}
+    earned = {key_of(p) for p in parts if p.kind == "test" and p.points > 0 and key_of(p) in checked}
+    if not earned:
+        return parts
     course = ctx.course
     try:
         expected = run.expected(course, spec)
@@ -239,6 +248,8 @@ def checked_parts(ctx, student: str, parts: tuple[PartResult, ...]) -> tuple[Par
     student_results: dict[tuple[int, int], CallResult] = {}
     for notebook, indices in _by_notebook(run.checks, spec).items():
         path = course.submitted_dir(spec.assignment, student) / f"{notebook}.ipynb"
+        if not any((notebook, run.checks[k].cell) in earned for k in indices):
+            continue
         if not path.is_file() or path.is_symlink():
             continue
         student_results.update(run_calls(path, run, indices,
@@ -251,24 +262,16 @@ def checked_parts(ctx, student: str, parts: tuple[PartResult, ...]) -> tuple[Par
         return parts
     out = []
     for part in parts:
-        cell = part.name.rsplit("/", 1)[-1]
-        key = (part.notebook or spec.notebook, cell)
-        if part.kind != "test" or key not in checked or (part.points == 0 and _unrunnable(part)):
+        key = key_of(part)
+        if part.kind != "test" or key not in earned:
             out.append(part)
             continue
         verdict = found[key]
-        points = round(verdict.fraction * part.max_points, 4)
+        points = min(part.points, round(verdict.fraction * part.max_points, 4))
+        reason = part.reason if points >= part.points else verdict.reason
+        functions = ",".join(dict.fromkeys(c.function for c in run.checks
+                                           if (c.notebook or spec.notebook, c.cell) == key))
         out.append(dataclasses.replace(part, points=points,
-                                       reason=verdict.reason if points < part.max_points else "",
-                                       checked_by=",".join(c.function for c in run.checks
-                                                           if (c.notebook or spec.notebook, c.cell) == key)))
+                                       reason=reason if points < part.max_points else "",
+                                       checked_by=functions))
     return tuple(out)
-
-
-_UNRUNNABLE = ("missing from the submission", "could not be graded", "was stopped",
-               "symbolic link", "not a regular file", "is missing from the notebook",
-               "none of the assignment's notebooks")
-
-
-def _unrunnable(part: PartResult) -> bool:
-    return any(s in part.reason for s in _UNRUNNABLE)

@@ -287,13 +287,21 @@ def test_checked_cells_take_the_checks_points_and_others_keep_nbgraders(tmp_path
              "def second_best(scores):\n    return np.argmax(scores, axis=1)\n", SCALE)
     ctx = types.SimpleNamespace(course=course, spec=spec_with(), checks=CheckRun(spec_with().checks))
     kernel = (PartResult("test_second_best", "test", 2.0, 2.0, notebook="hw"),  # the kernel passed it
-              PartResult("test_scale", "test", 0.0, 1.0, reason="AssertionError", notebook="hw"),
+              PartResult("test_scale", "test", 1.0, 1.0, notebook="hw"),
               PartResult("test_other", "test", 1.0, 1.0, notebook="hw"))
     parts = {p.name: p for p in checked_parts(ctx, "s1", kernel)}
     assert parts["test_second_best"].points == 0 and parts["test_second_best"].checked_by == "second_best"
     assert "function check of second_best" in parts["test_second_best"].reason
     assert parts["test_scale"].points == 1.0 and parts["test_scale"].reason == ""
+    assert parts["test_scale"].checked_by == "scale"
     assert parts["test_other"] == kernel[2]
-    missing = (PartResult("test_second_best", "test", 0.0, 2.0, notebook="hw",
-                          reason="the notebook 'hw.ipynb' is missing from the submission"),)
-    assert checked_parts(ctx, "nobody", missing) == missing
+
+
+def test_a_cell_the_kernel_failed_keeps_its_zero_and_starts_no_sandbox(tmp_path):
+    course = Course(tmp_path)  # no notebooks at all: a sandbox would fail loudly
+    ctx = types.SimpleNamespace(course=course, spec=spec_with(), checks=CheckRun(spec_with().checks))
+    failed = (PartResult("test_second_best", "test", 0.0, 2.0, notebook="hw",
+                         reason="the notebook 'hw.ipynb' is missing from the submission"),
+              PartResult("test_scale", "test", 0.0, 1.0, notebook="hw", reason="AssertionError"))
+    assert checked_parts(ctx, "nobody", failed) == failed
+    assert ctx.checks._expected is None  # not even the instructor's outputs were computed
