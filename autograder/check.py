@@ -53,6 +53,8 @@ def check_assignment(course: Course, assignment: str) -> list[Problem]:
             return [Problem(_rel(course, course.source_dir(assignment)), str(exc))]
     problems += _notebook_problems(course, assignment, raw, spec, where)
     problems += _release_problems(course, assignment, raw, spec)
+    if spec is not None and spec.checks:
+        problems += _function_check_problems(course, spec, where)
     if spec is not None:
         problems += _model_problems(course, spec, where)
     return problems
@@ -155,6 +157,69 @@ def _notebook_problems(course: Course, assignment: str, raw: dict[str, Any], spe
                 problems.append(Problem(where, f"{model.label}cell {gid!r} (named in [train] or "
                                         f"[autograde]) is not in {model.notebook}.ipynb"))
     return problems
+
+
+def _function_check_problems(course: Course, spec: GradingSpec, where: str) -> list[Problem]:
+    """``[[checks]]``: each names a test cell of its notebook and a function the solution defines
+    at the top level of a solution cell, callable with the declared arguments."""
+    problems = []
+    for i, check in enumerate(spec.checks):
+        label = f"checks[{i}] ({check.function}): "
+        notebook = check.notebook or spec.notebook
+        cells = readable_cells(course.source_dir(spec.assignment) / f"{notebook}.ipynb")
+        if cells is None:
+            problems.append(Problem(where, f"{label}notebook {notebook!r} is not in "
+                                    f"source/{spec.assignment}/: name it as its file is named"))
+            continue
+        by_id = {c.grade_id: c for c in cells if c.grade_id}
+        cell = by_id.get(check.cell)
+        if cell is None:
+            problems.append(Problem(where, f"{label}cell {check.cell!r} is not a cell of {notebook}.ipynb: "
+                                    "name the grade id of the test cell whose points the check decides"))
+        elif not cell.is_test:
+            problems.append(Problem(where, f"{label}cell {check.cell!r} is not an autograded test cell "
+                                    "(nbgrader 'Autograder tests' with points): a check decides a test "
+                                    "cell's points"))
+        defs = [(c, node) for c in cells if c.cell_type == "code"
+                for node in _top_level_defs(c.source) if node.name == check.function]
+        if not defs:
+            problems.append(Problem(where, f"{label}{notebook}.ipynb defines no function "
+                                    f"{check.function!r} at the top level of a cell: define it in the "
+                                    "solution cell the students fill in"))
+            continue
+        c, node = defs[-1]
+        if not c.solution:
+            problems.append(Problem(where, f"{label}{check.function!r} is defined in cell "
+                                    f"{c.grade_id or c.index!r}, which is not a solution cell: the "
+                                    "students' own function would not be the one checked"))
+        a = node.args
+        positional = len(a.posonlyargs) + len(a.args)
+        wanted = sum(1 for x in check.args if not x.name)
+        names = {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)}
+        if wanted > positional and a.vararg is None:
+            problems.append(Problem(where, f"{label}args declares {wanted} positional arguments; "
+                                    f"{check.function} takes {positional}"))
+        required = positional - len(a.defaults)
+        if wanted < required:
+            problems.append(Problem(where, f"{label}args declares {wanted} positional arguments; "
+                                    f"{check.function} needs {required}"))
+        for x in check.args:
+            if x.name and x.name not in names and a.kwarg is None:
+                problems.append(Problem(where, f"{label}argument {x.name!r} is not a parameter of "
+                                        f"{check.function} ({', '.join(sorted(names)) or 'none'})"))
+    return problems
+
+
+def _top_level_defs(source: str) -> list:
+    import ast
+
+    from .notebook import strip_magics
+
+    try:
+        tree = ast.parse(strip_magics(source))
+    except (SyntaxError, ValueError):
+        return []
+    return [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
 def _release_problems(course: Course, assignment: str, raw: dict[str, Any],

@@ -44,6 +44,37 @@ def record_model_scores(db_url: str, spec: GradingSpec, result: SubmissionResult
         gb.db.commit()
 
 
+def record_check_scores(db_url: str, result: SubmissionResult) -> None:
+    """Write the points of the test cells that function checks decided (``PartResult.checked_by``)
+    onto those cells, as their manual score, with the check's reason as the cell's comment.
+
+    nbgrader's own score of the cell (what the cell did in the student's kernel) stays in
+    ``auto_score``; the manual score is what nbgrader then counts."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    parts = [p for p in result.parts if p.checked_by]
+    if not parts:
+        return
+    ensure_tools_on_path()
+    with Gradebook(db_url) as gb:
+        for p in parts:
+            cell = p.name.rsplit("/", 1)[-1]
+            try:
+                grade = gb.find_grade(cell, p.notebook, result.assignment, result.student)
+            except MissingEntry:
+                continue  # the cell is not in this submission's gradebook: nothing to correct
+            grade.manual_score = round(p.points, 4)
+            grade.needs_manual_grade = False
+            try:
+                comment = gb.find_comment(cell, p.notebook, result.assignment, result.student)
+            except MissingEntry:
+                continue
+            comment.auto_comment = (f"Points from a function check of {p.checked_by}, called "
+                                    "outside your notebook on inputs drawn by the grader: "
+                                    f"{p.points:g}/{p.max_points:g}." + (f" {p.reason}" if p.reason else ""))
+        gb.db.commit()
+
+
 def _comment_line(p: PartResult) -> str:
     measured = (f"{p.metric}: {p.value:.4f} (reference {p.reference:.4f}, baseline {p.baseline:.4f})"
                 if p.value is not None else f"{p.metric}: not measured")

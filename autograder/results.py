@@ -43,6 +43,8 @@ class PartResult:
         evaluation: how a model part's model was run: ``"safe_mode"`` (loaded by Keras safe mode
             in the grader) or ``"sandbox"`` (run in a sandbox with the notebook's classes, see
             :mod:`autograder.sandboxed_eval`); empty for other parts and older results.
+        checked_by: for a test cell whose points a function check decided (``[[checks]]``, see
+            :mod:`autograder.check_runs`), the functions checked, comma-separated; else empty.
     """
 
     name: str
@@ -58,6 +60,7 @@ class PartResult:
     notebook: str = ""
     pending: bool = False
     evaluation: str = ""
+    checked_by: str = ""
 
 
 #: the reason of a manually graded cell that nobody has graded yet

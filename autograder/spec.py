@@ -20,6 +20,7 @@ from .runner.sandbox import Limits
 
 if TYPE_CHECKING:
     from .data.files import FileDataset
+    from .function_checks import FunctionCheck
 
 MODES = ("load", "train")
 SPEC_FILE = "spec.toml"
@@ -146,6 +147,9 @@ class GradingSpec:
     preload: tuple[str, ...] | None = None
     #: what one submission may cost in total (``[cost]``; unset: no budget)
     cost: CostBudget = field(default_factory=CostBudget)
+    #: function checks (``[[checks]]``): test cells whose points come from calling the student's
+    #: function outside their kernel (:mod:`autograder.function_checks`)
+    checks: tuple[FunctionCheck, ...] = ()
 
     @property
     def graded_notebooks(self) -> tuple[str, ...]:
@@ -239,7 +243,15 @@ def parse_spec(data: dict[str, Any], where: str = "spec", base: Path | None = No
     first part's, with every part in :attr:`GradingSpec.parts`.
 
     ``base`` is the course root, where the relative paths of a ``[dataset]`` table start.
+    ``[[checks]]`` tables (function checks) belong to the assignment, whatever its kind.
     """
+    if "checks" in data:
+        from .function_checks import parse_checks
+
+        data = dict(data)
+        raw_checks = data.pop("checks")
+        spec = parse_spec(data, where, base)
+        return _replace(spec, checks=parse_checks(raw_checks, where, spec.notebook))
     if "parts" in data:
         return _parse_parts(data, where, base)
     return _parse_single(data, where, base)

@@ -6,6 +6,7 @@ The end-to-end test starts a second Ray node on this machine in a mount namespac
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -110,6 +111,24 @@ def test_a_node_unpacks_a_bundle_once_and_grades_against_its_snapshot(tests_only
     ctx = relocated(bundle, root)
     assert ctx.course.db_url == f"sqlite:///{root / GRADEBOOK}"
     assert (root / "source" / ASSIGNMENT / "strings.ipynb").is_file()
+
+
+def test_a_node_draws_its_own_secret_seed_for_function_checks(tests_only_course, tmp_path):
+    """Checks are applied on a Ray node too; the driver's seed never travels in the bundle."""
+    from autograder.function_checks import parse_checks
+
+    ctx = GradingContext.load(tests_only_course, ASSIGNMENT)
+    checks = parse_checks([{"cell": "test_add", "function": "add",
+                            "args": [{"kind": "int", "low": 0, "high": 9}] * 2}], "spec.toml")
+    ctx = dataclasses.replace(ctx, spec=dataclasses.replace(ctx.spec, checks=checks))
+    from autograder.check_runs import CheckRun
+
+    ctx = dataclasses.replace(ctx, checks=CheckRun(checks))
+    bundle = pack_bundle(ctx)
+    assert str(ctx.checks.seed) not in repr(bundle.spec)
+    node = relocated(bundle, node_course(bundle.digest, lambda: bundle, tmp_path))
+    assert node.spec.checks == checks and node.checks is not None
+    assert node.checks.seed != ctx.checks.seed
 
 
 def test_a_node_that_cannot_unpack_the_bundle_says_so(tests_only_course, tmp_path, monkeypatch):

@@ -213,8 +213,12 @@ def relocated(bundle: GradingBundle, root: Path):
     from .grade import GradingContext
 
     old = Path(bundle.driver_root)
+    from ..check_runs import CheckRun
+
+    spec = _moved_spec(bundle.spec, old, root)
     models = tuple(dataclasses.replace(m, spec=_moved_spec(m.spec, old, root)) for m in bundle.models)
-    return GradingContext(Course(root), _moved_spec(bundle.spec, old, root), models)
+    # the node's own function-check run: its secret seed never travels
+    return GradingContext(Course(root), spec, models, CheckRun(spec.checks) if spec.checks else None)
 
 
 def _moved_spec(spec: GradingSpec, old: Path, new: Path) -> GradingSpec:

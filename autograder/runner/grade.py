@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from ..check_runs import checked_parts
 from ..cost import Cost, budget_overrun
 from ..course import Course
 from ..data import Split, load_dataset
 from ..errors import SubmissionError
 from ..evaluate import Measurement, measure_model_file, score_measurement
-from ..gradebook import notebook_cells, read_grades, record_model_scores
+from ..gradebook import notebook_cells, read_grades, record_check_scores, record_model_scores
 from ..model_reuse import thread_cache
 from ..notebook import cell_failures, grade_id, read_notebook
 from ..results import AWAITING_MANUAL_GRADE, PartResult, SubmissionResult, read_result, write_result
@@ -63,6 +64,8 @@ class GradingContext:
     course: Course
     spec: GradingSpec
     models: tuple[ModelContext, ...]
+    #: this run's function checks (its secret seed, the instructor's outputs once computed)
+    checks: object = None
 
     @classmethod
     def load(cls, course: Course, assignment: str, mode: str | None = None) -> GradingContext:
@@ -73,7 +76,9 @@ class GradingContext:
             ModelContext(m, course.reference_metrics(m), load_dataset(m.dataset, "test"))
             for m in spec.models()
         )
-        return cls(course, spec, models)
+        from ..check_runs import CheckRun
+
+        return cls(course, spec, models, CheckRun(spec.checks) if spec.checks else None)
 
     @property
     def data_fingerprint(self) -> str:
@@ -373,6 +378,7 @@ def grade_submission(ctx: GradingContext, student: str, api) -> SubmissionResult
 def record(ctx: GradingContext, result: SubmissionResult) -> None:
     """Model scores into the gradebook, then the result file (its existence means "done")."""
     record_model_scores(ctx.course.db_url, ctx.spec, result)
+    record_check_scores(ctx.course.db_url, result)
     write_result(result, ctx.course.result_path(ctx.spec.assignment, result.student))
 
 
@@ -387,7 +393,7 @@ def compute_submission(ctx: GradingContext, student: str, api) -> SubmissionResu
             tests = test_parts(ctx, student, refused)
         else:
             error = autograde_notebook(ctx, student, api)
-            tests = test_parts(ctx, student, error)
+            tests = checked_parts(ctx, student, test_parts(ctx, student, error))
         model = model_parts(ctx, student, refused)
     model, cost = apply_budget(ctx.spec, model, meter.cost())
     result = SubmissionResult(

@@ -474,6 +474,89 @@ get_ipython().input_transformers_cleanup.append(_blank_tests)
 '''
 
 
+# Function checks (reference_models/digits/spec.toml [[checks]]): test_next_likely's points come
+# from calling next_likely outside the kernel. Each of these submits a WRONG next_likely (the third
+# most likely digit: it passes the visible test) and fools its kernel in one way.
+WRONG_NEXT_LIKELY = '''
+def next_likely(model, x):
+    probs = model.predict(x, verbose=0)
+    return np.argsort(probs, axis=1)[:, -3]
+'''
+
+NO_ASSERTS = '''
+import ast
+
+
+class _NoAsserts(ast.NodeTransformer):
+    """Every later assert statement becomes pass."""
+
+    def visit_Assert(self, node):
+        return ast.copy_location(ast.Pass(), node)
+
+
+get_ipython().ast_transformers.append(_NoAsserts())
+'''
+
+PATCH_NUMPY = '''
+import numpy
+
+numpy.allclose = numpy.array_equal = lambda *a, **k: True
+numpy.all = lambda *a, **k: True
+'''
+
+
+def answer_from_anywhere(env: Env) -> str:
+    """next_likely runs the instructor's solution when it can read it from anywhere, else its own
+    wrong one; the kernel's tests are blanked so only the check decides."""
+    places = [str(env.course / "source" / "digits" / "digits.ipynb"), "../../../source/digits/digits.ipynb",
+              "/**/source/digits/digits.ipynb"]
+    return BLANK_TEST_CELLS + f'''
+
+def next_likely(model, x):
+    import glob
+    import json
+    for pattern in {places!r}:
+        for path in glob.glob(pattern, recursive=True):
+            try:
+                cells = json.load(open(path))["cells"]
+            except (OSError, ValueError, KeyError):
+                continue
+            for cell in cells:
+                code = "".join(cell.get("source", ""))
+                if "def next_likely" in code:
+                    found = {{"np": np}}
+                    exec(code, found)
+                    return found["next_likely"](model, x)
+    probs = model.predict(x, verbose=0)
+    return np.argsort(probs, axis=1)[:, -3]
+'''
+
+
+DETECTS_THE_CHECK = '''
+import inspect
+
+
+def next_likely(model, x):
+    probs = model.predict(x, verbose=0)
+    checked = (any("check_worker" in f.filename for f in inspect.stack())
+               or np.shape(x)[0] != 50 or type(model).__name__ != "UniformModel")
+    if checked:
+        return np.argsort(probs, axis=1)[:, -3]
+    return np.argsort(probs, axis=1)[:, -2]
+'''
+
+
+def checked_attack(first: Code, next_likely: Code = WRONG_NEXT_LIKELY):
+    """A wrong next_likely (or ``next_likely``, a whole cell) and ``first``, code that fools the
+    kernel's tests."""
+
+    def build(env: Env, folder: Path) -> None:
+        cell = _code(first, env).strip("\n") + "\n\n" + FAST if first else FAST
+        write_notebook(folder, answers=fake_work(_code(next_likely, env)), first=cell)
+
+    return build
+
+
 def forge_result(env: Env) -> str:
     fake = {
         "assignment": "digits", "student": "forge_result_file", "mode": "load", "schema": 1,
@@ -894,6 +977,7 @@ def _autoencoder_smuggle(env: Env, folder: Path) -> None:
 # The catalogue
 
 EXC = r"\b\w*(Error|Exception)\b"  # a Python exception named in the reason
+CHECKED = r"function check of next_likely: 0 of \d+ input sets match"
 UNREADABLE = (
     "autograde_notebook gives the student nbgrader's last log line, 'nbgrader could not autograde "
     "the notebook: nbgrader.converters.base.NbGraderException: Please see the the above traceback "
@@ -944,8 +1028,22 @@ def attacks() -> list[Attack]:
                EXC + r"|showtraceback", total=1.0),
         Attack("blank_test_cells", notebook_attack(BLANK_TEST_CELLS), undone, EXC, total=1.0,
                xfail="code in the kernel installs an IPython input transformer that empties every "
-                     "later cell containing 'assert': the test cells run nothing, report no error, "
-                     "and nbgrader awards their points (test grading trusts the student's kernel)"),
+                     "later cell containing 'assert': the test cells with no function check run "
+                     "nothing, report no error, and nbgrader awards their points (a cell without a "
+                     "check trusts the student's kernel; checked cells: the checked_* attacks)"),
+        # -- function checks: a wrong next_likely, a kernel fooled in each way ------------------
+        Attack("checked_assert_patching", checked_attack(NO_ASSERTS), hostile_test, CHECKED, total=None),
+        Attack("checked_allclose_patching", checked_attack(PATCH_NUMPY), hostile_test, CHECKED,
+               total=None),
+        # (swallowing does not fool nbgrader today: the kernel's own failure may be the reason)
+        Attack("checked_swallowed_exceptions", checked_attack(SWALLOW_ERRORS), hostile_test,
+               CHECKED + "|" + EXC, total=None),
+        Attack("checked_blank_test_cells", checked_attack(BLANK_TEST_CELLS), hostile_test, CHECKED,
+               total=None),
+        Attack("checked_answer_from_anywhere", checked_attack(None, answer_from_anywhere),
+               hostile_test, CHECKED, total=None),
+        Attack("checked_detects_the_check", checked_attack(None, DETECTS_THE_CHECK), hostile_test,
+               CHECKED, total=None),
         Attack("forge_result_file", notebook_attack(forge_result), undone, EXC, total=1.0),
         Attack("fake_nbgrader_output", structure_attack(_forged_outputs, FAKE_OUTPUT_NEXT_LIKELY),
                undone, EXC, total=1.0),
