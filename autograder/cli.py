@@ -211,11 +211,16 @@ def cmd_generate(args) -> int:
 
 
 def cmd_watch(args) -> int:
+    from .hub.graders import make_grader
     from .hub.submissions import SubmissionWatcher, serve
 
-    watcher = SubmissionWatcher(_course(args), tuple(args.assignment or ()))
+    if args.interval <= 0:
+        raise AutograderError(f"--interval must be positive, got {args.interval:g}")
+    grader = make_grader(args.executor, workers=args.workers, address=args.address)
+    watcher = SubmissionWatcher(_course(args), tuple(args.assignment or ()), grader=grader)
     if args.once:
-        done = watcher.poll_once()
+        with watcher:
+            done = watcher.poll_once()
         print(f"{len(done.new)} new, {len(done.graded)} graded, {len(done.released)} feedback released, "
               f"{len(done.errors)} errors")
         return 1 if done.errors else 0
@@ -231,6 +236,17 @@ def cmd_hub_course(args) -> int:
     print(f"hub course in {hub.course.root}: {', '.join(args.assignment or ['digits'])} released to "
           f"{', '.join(hub.students)}; exchange {hub.exchange_root}")
     return 0
+
+
+def add_executor_options(p: argparse.ArgumentParser) -> None:
+    """Where submissions are graded: the same options for ``grade`` and ``watch``."""
+    p.add_argument("--workers", type=int,
+                   help="local executor: parallel workers (default: one per CPU core, one per GPU)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="where submissions are graded: local worker processes (default) or a Ray "
+                   "cluster (needs the `ray` extra)")
+    p.add_argument("--address", help="--executor ray: the Ray cluster, host:port, ray://host:port or "
+                   "auto (default: start a local Ray instance)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -262,13 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="regrade submissions already graded")
     p.add_argument("--collect", action="store_true", help="run nbgrader collect first")
-    p.add_argument("--workers", type=int,
-                   help="local executor: parallel workers (default: one per CPU core, one per GPU)")
-    p.add_argument("--executor", choices=["local", "ray"], default="local",
-                   help="where submissions are graded: local worker processes (default) or a Ray "
-                   "cluster (needs the `ray` extra)")
-    p.add_argument("--address", help="--executor ray: the Ray cluster, host:port, ray://host:port or "
-                   "auto (default: start a local Ray instance)")
+    add_executor_options(p)
     report = add("report", cmd_report, "write the report (HTML, tables, plots, exports) from the results")
     for q in (p, report):
         q.add_argument("--format", help="comma-separated report files to write: html, csv, parquet, "
@@ -305,8 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_watch)
     p.add_argument("assignment", nargs="*", help="assignments to watch (default: every one with a spec)")
     p.add_argument("--course-dir", default=".", help="course root (default: .)")
-    p.add_argument("--interval", type=float, default=5.0, help="seconds between rounds (default: 5)")
-    p.add_argument("--once", action="store_true", help="one round, then exit")
+    p.add_argument("--interval", type=float, default=1.0,
+                   help="seconds between looks at the exchange (default: 1)")
+    p.add_argument("--once", action="store_true", help="one round (grade what is there), then exit")
+    add_executor_options(p)
 
     p = sub.add_parser("hub-course", help="a fresh demo course for the hub (`make hub`), "
                        "assignments released")

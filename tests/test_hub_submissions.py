@@ -7,6 +7,7 @@ demo`); grading is a recording function here (real grading on submit: tests/e2e/
 from __future__ import annotations
 
 import signal
+import threading
 import time
 
 import pytest
@@ -129,19 +130,95 @@ def test_feedback_that_cannot_be_generated_is_an_error_but_the_grade_stays(cours
     assert watcher.poll_once().new == ()  # the grade is kept; feedback is not retried forever
 
 
-def test_serve_stops_when_asked_between_rounds(course):
+def test_serve_stops_when_asked_between_steps(course):
     import threading
 
     stop = threading.Event()
     rounds: list[Round] = []
 
     class Once(SubmissionWatcher):
-        def poll_once(self):
-            rounds.append(super().poll_once())
+        def step(self):
+            rounds.append(super().step())
             stop.set()
             return rounds[-1]
 
     assert serve(Once(course, grade=Recorder(), log=quiet), interval_s=60, stop=stop) == 1
+
+
+class Gate(Recorder):
+    """A recorder that holds each grading until the test opens the gate for that student."""
+
+    def __init__(self, fail: int = 0):
+        super().__init__(fail)
+        self.gates: dict[str, threading.Event] = {}
+        self.entered: dict[str, threading.Event] = {}
+
+    def gate(self, student: str) -> threading.Event:
+        return self.gates.setdefault(student, threading.Event())
+
+    def __call__(self, course, assignment, students):
+        for s in students:
+            self.entered.setdefault(s, threading.Event()).set()
+            assert self.gate(s).wait(30), f"{s}'s gate never opened"
+        return super().__call__(course, assignment, students)
+
+
+def settle(watcher: SubmissionWatcher, expected: int) -> Round:
+    """Steps until ``expected`` gradings have finished (each step never waits for one)."""
+    done, deadline = Round(), time.monotonic() + 30
+    while len(done.graded) < expected and time.monotonic() < deadline:
+        watcher.wait(0.2)
+        done += watcher.step()
+    return done
+
+
+def test_submissions_are_graded_several_at_once_each_released_as_it_finishes(course):
+    grade = Gate()
+    watcher = SubmissionWatcher(course, grade=grade, log=quiet)
+    a, b = submit(course, "alice"), submit(course, "bob")
+    started = watcher.step()
+    assert sorted(s.student for s in started.new) == ["alice", "bob"] and started.graded == ()
+    assert watcher.in_progress == 2  # the step did not wait for either
+    assert grade.entered.setdefault("alice", threading.Event()).wait(10)
+    assert grade.entered.setdefault("bob", threading.Event()).wait(10)  # both graded at once
+    grade.gate("bob").set()
+    done = settle(watcher, 1)
+    assert [r.student for r in done.graded] == ["bob"] and watcher.in_progress == 1
+    grade.gate("alice").set()
+    assert [r.student for r in settle(watcher, 1).graded] == ["alice"]
+    assert sorted(grade.calls) == [("alice", a), ("bob", b)]
+    watcher.close()
+
+
+def test_a_resubmission_during_grading_waits_for_it_then_the_latest_wins(course):
+    grade = Gate()
+    watcher = SubmissionWatcher(course, grade=grade, log=quiet)
+    first = submit(course, "alice")
+    watcher.step()
+    assert grade.entered.setdefault("alice", threading.Event()).wait(10)
+    second = submit(course, "alice")
+    assert watcher.step().new == ()  # not collected while the first is graded...
+    stamp = (course.submitted_dir(NAME, "alice") / "timestamp.txt").read_text().strip()
+    assert stamp == first  # ...so its folder is not replaced under the running grading
+    grade.gate("alice").set()
+    assert [r.submitted_at for r in settle(watcher, 2).graded] == [first, second]
+    assert grade.calls == [("alice", first), ("alice", second)]
+    assert watcher.graded[(NAME, "alice")] == second
+    assert watcher.poll_once().new == ()
+    watcher.close()
+
+
+def test_a_submission_that_keeps_failing_is_retried_then_given_up(course):
+    grade, logged = Recorder(fail=10), []
+    watcher = SubmissionWatcher(course, grade=grade, log=logged.append, max_attempts=2)
+    submit(course, "alice")
+    assert "grader crashed" in watcher.poll_once().errors[0]
+    assert "grader crashed" in watcher.poll_once().errors[0]
+    assert watcher.poll_once().new == ()  # given up: not retried every second forever
+    assert any("not retried until alice submits again" in m for m in logged)
+    grade.fail = 0
+    stamp = submit(course, "alice")  # a new submission is graded
+    assert [r.submitted_at for r in watcher.poll_once().graded] == [stamp]
 
 
 def test_serve_stops_cleanly_on_sigterm_and_restores_the_handler(course):
@@ -157,5 +234,5 @@ def test_serve_stops_cleanly_on_sigterm_and_restores_the_handler(course):
     finally:
         timer.cancel()
     assert rounds >= 1 and f"signal {int(signal.SIGTERM)}: stopping" in logged
-    assert logged[-1] == f"stopped after {rounds} rounds"
+    assert logged[-1] == f"stopped after {rounds} steps"
     assert signal.getsignal(signal.SIGTERM) is before

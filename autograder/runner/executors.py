@@ -107,12 +107,55 @@ class RayExecutor:
                 ray.shutdown()
 
     def _run(self, ray, ctx, students, log) -> Iterator[SubmissionResult]:
+        tasks = RayTasks.start(ray, ctx, self.cpus_per_task, log)
+        # submissions travel as task arguments: a bounded number in flight keeps them out of memory
+        limit = max(4, 2 * tasks.slots)
+        todo = iter(students)
+        waiting: dict = {}
+        while True:
+            for student in todo:
+                waiting[tasks.submit(student)] = student
+                if len(waiting) >= limit:
+                    break
+            if not waiting:
+                return
+            done, _ = ray.wait(list(waiting), num_returns=1)
+            student = waiting.pop(done[0])
+            try:
+                yield tasks.receive(student, ray.get(done[0]), log)
+            except Exception as exc:  # noqa: BLE001 - the batch goes on
+                cause = getattr(exc, "cause", None) or exc
+                if isinstance(cause, AutograderError):  # the worker said why: no traceback
+                    log(f"{student}: not graded, will retry on rerun: {cause}")
+                else:
+                    log(f"{student}: grading failed inside the grader, will retry on rerun: "
+                        f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+
+
+@dataclass(frozen=True)
+class RayTasks:
+    """One assignment's Ray tasks: its bundle in the object store, the task and its resources.
+
+    Used by a batch (:class:`RayExecutor`) and by the grading service, which keeps one per
+    assignment for as long as it runs (the bundle is sent once).
+    """
+
+    ray: object
+    ctx: object
+    task: object
+    refs: list
+    digest: str
+    env: dict[str, str]
+    slots: int  #: tasks the cluster runs at once
+
+    @classmethod
+    def start(cls, ray, ctx, cpus_per_task: float, log: Log) -> RayTasks:
         from .bundle import BundleError, pack_bundle
         from .placement import ray_task_resources, thread_env
-        from .shipping import grade_shipped, pack_submission, receive
+        from .shipping import grade_shipped
 
         cluster = ray.cluster_resources()
-        res = ray_task_resources(cluster.get("CPU", 0), cluster.get("GPU", 0), self.cpus_per_task)
+        res = ray_task_resources(cluster.get("CPU", 0), cluster.get("GPU", 0), cpus_per_task)
         log(f"Ray cluster: {cluster.get('CPU', 0):g} CPUs, {cluster.get('GPU', 0):g} GPUs; each "
             f"submission asks for {res.num_cpus:g} CPU, {res.num_gpus:g} GPU")
         try:
@@ -127,36 +170,26 @@ class RayExecutor:
         task = ray.remote(num_cpus=res.num_cpus, num_gpus=res.num_gpus, max_retries=0)(grade_shipped)
         # Ray runs as many tasks as a node has cores: each task's TensorFlow gets its cores
         env = thread_env(max(1, int(res.num_cpus)))
-        course, assignment = ctx.course, ctx.spec.assignment
-        # submissions travel as task arguments: a bounded number in flight keeps them out of memory
-        limit = max(4, 2 * int(cluster.get("CPU", 0) // max(res.num_cpus, 1e-9)))
-        todo = iter(students)
-        waiting: dict = {}
-        while True:
-            for student in todo:
-                waiting[task.remote(bundle.digest, refs, student,
-                                    pack_submission(course, assignment, student), env)] = student
-                if len(waiting) >= limit:
-                    break
-            if not waiting:
-                return
-            done, _ = ray.wait(list(waiting), num_returns=1)
-            student = waiting.pop(done[0])
-            try:
-                shipped = ray.get(done[0])
-                refused = receive(course, assignment, student, shipped)
-            except Exception as exc:  # noqa: BLE001 - the batch goes on
-                cause = getattr(exc, "cause", None) or exc
-                if isinstance(cause, AutograderError):  # the worker said why: no traceback
-                    log(f"{student}: not graded, will retry on rerun: {cause}")
-                else:
-                    log(f"{student}: grading failed inside the grader, will retry on rerun: "
-                        f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
-                continue
-            if refused:
-                log(f"{student}: files from the worker on {shipped.node} not written (outside the "
-                    f"student's outputs, or links): {', '.join(refused[:5])}")
-            yield SubmissionResult.from_dict(shipped.result)
+        slots = max(1, int(cluster.get("CPU", 0) // max(res.num_cpus, 1e-9)))
+        return cls(ray, ctx, task, refs, bundle.digest, env, slots)
+
+    def submit(self, student: str):
+        """Start grading one collected submission; its ``ObjectRef``."""
+        from .shipping import pack_submission
+
+        course, assignment = self.ctx.course, self.ctx.spec.assignment
+        return self.task.remote(self.digest, self.refs, student,
+                                pack_submission(course, assignment, student), self.env)
+
+    def receive(self, student: str, shipped, log: Log) -> SubmissionResult:
+        """Write what a task sent back into the course; its result (not yet recorded)."""
+        from .shipping import receive
+
+        refused = receive(self.ctx.course, self.ctx.spec.assignment, student, shipped)
+        if refused:
+            log(f"{student}: files from the worker on {shipped.node} not written (outside the "
+                f"student's outputs, or links): {', '.join(refused[:5])}")
+        return SubmissionResult.from_dict(shipped.result)
 
 
 def import_ray():

@@ -377,9 +377,15 @@ def grade_submission(ctx: GradingContext, student: str, api) -> SubmissionResult
 
 def record(ctx: GradingContext, result: SubmissionResult) -> None:
     """Model scores into the gradebook, then the result file (its existence means "done")."""
-    record_model_scores(ctx.course.db_url, ctx.spec, result)
-    record_check_scores(ctx.course.db_url, result)
-    write_result(result, ctx.course.result_path(ctx.spec.assignment, result.student))
+    record_result(ctx.course, ctx.spec, result)
+
+
+def record_result(course: Course, spec: GradingSpec, result: SubmissionResult) -> None:
+    """:func:`record` without a grading context (which loads the hidden split): what a process
+    that only records, like the grading service's, needs."""
+    record_model_scores(course.db_url, spec, result)
+    record_check_scores(course.db_url, result)
+    write_result(result, course.result_path(spec.assignment, result.student))
 
 
 def compute_submission(ctx: GradingContext, student: str, api) -> SubmissionResult:
