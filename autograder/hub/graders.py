@@ -51,6 +51,7 @@ class PoolGrader:
         self.workers = workers
         self._pool = None
         self._specs: dict[str, object] = {}
+        self.worker_pids: list[int] = []  #: the warm workers' process ids, once started
 
     def start(self, course: Course, assignments: tuple[str, ...], log: Log) -> None:
         from ..runner.placement import count_gpus, plan_workers
@@ -62,7 +63,7 @@ class PoolGrader:
         self._pool = WarmPool(course.root, [(a, s.mode) for a, s in specs.items()], plan,
                               tensorflow=any(s.models() for s in specs.values()))
         log(f"starting {self._pool.size} warm worker(s) for {', '.join(assignments) or 'no assignment'}")
-        self._pool.start()
+        self.worker_pids = self._pool.start()
         log("workers warm")
 
     def _spec(self, course: Course, assignment: str):

@@ -31,12 +31,13 @@ Targets = Sequence[tuple[str, str]]
 _STATE: dict = {}
 
 
-def _init_worker(root: str, targets: Targets, slots, plan: WorkerPlan) -> None:
+def _init_worker(root: str, targets: Targets, slots, plan: WorkerPlan, everyone) -> None:
     """Take a slot of the plan, then warm up for every target (a target that fails to warm is
     left to its first submission, which reports the error; the worker serves the others)."""
     from .warm import warm_state
 
     slot = slots.get()
+    _STATE["everyone"] = everyone
     _STATE["env"] = plan.env_for(slot)
     os.environ.update(_STATE["env"])
     for assignment, mode in targets:
@@ -46,7 +47,10 @@ def _init_worker(root: str, targets: Targets, slots, plan: WorkerPlan) -> None:
             print(f"[warm pool] {assignment}: not warmed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
-def _ready() -> int:
+def _ready(timeout_s: float) -> int:
+    """This worker's process id, once every worker of the pool is in this call (so each of the
+    pool's first tasks lands on a worker of its own)."""
+    _STATE["everyone"].wait(timeout_s)
     return os.getpid()
 
 
@@ -89,17 +93,17 @@ class WarmPool:
                     slots.put(slot)
                 self._pool = ProcessPoolExecutor(
                     max_workers=self.size, mp_context=mp, initializer=_init_worker,
-                    initargs=(self.root, self.targets, slots, self.plan))
+                    initargs=(self.root, self.targets, slots, self.plan, mp.Barrier(self.size)))
             return self._pool
 
-    def start(self) -> list[int]:
+    def start(self, timeout_s: float = 600.0) -> list[int]:
         """Start and warm every worker now; returns their process ids once all are warm.
 
-        One no-op task per worker: the pool starts a new process for each task no idle worker can
-        take, and none is idle before its warm-up is done, so every worker starts and warms.
+        One task per worker, each waiting for all the others: the pool starts a process for each
+        task no idle worker takes, so every worker starts, warms up and answers.
         """
         pool = self._executor()
-        return [f.result() for f in [pool.submit(_ready) for _ in range(self.size)]]
+        return [f.result() for f in [pool.submit(_ready, timeout_s) for _ in range(self.size)]]
 
     def submit(self, assignment: str, mode: str, student: str) -> Future:
         """Grade one collected submission; the future's value is the result as a dict."""
