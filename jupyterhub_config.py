@@ -78,7 +78,7 @@ c.Spawner.pre_spawn_hook = pre_spawn_hook
 c.JupyterHub.services = [{
     "name": "autograder-watch",
     "command": [sys.executable, "-m", "autograder.cli", "watch", "--course-dir", str(hub_course.course.root),
-                "--interval", os.environ.get("AUTOGRADER_WATCH_INTERVAL", "5")],
+                "--interval", os.environ.get("AUTOGRADER_WATCH_INTERVAL", "1")],
     "environment": {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
                     "TF_CPP_MIN_LOG_LEVEL": "2"},
 }]

@@ -12,6 +12,9 @@ fetch, fill in, run and submit it (once each), then copies those submissions int
    scoring process that loads each saved model and scores it (TensorFlow loaded once);
 2. **ours**: ``autograder grade <a> --force`` with default settings (a subprocess; its pool
    workers' resident memory is sampled);
+2b. when the spec declares function checks, **ours** again with them removed from the spec (the
+   notebook's test cells then decide those points): ``checks_overhead`` is ours over that, the
+   grading time the checks add (``--ours-only``: only 2 and 2b);
 3. **limit**: in this one warm process, without isolation: for each submission, run the code
    cells of its notebook (its training), then evaluate its saved model. Timed after warm-up.
 
@@ -339,16 +342,52 @@ def existing_class(workdir: Path, assignment: str, n: int):
     return course if len(course.submitted_students(assignment)) == n else None
 
 
-def bench(workdir: Path, assignment: str, n: int, reuse: bool = False) -> dict:
+@contextlib.contextmanager
+def checks_removed(course, assignment: str):
+    """The assignment's spec without its ``[[checks]]`` tables (the notebook's own test cells then
+    decide those cells' points), restored after."""
+    import tomllib
+
+    path = course.root / "reference_models" / assignment / "spec.toml"
+    text = path.read_text()
+    kept, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        header = line.strip()
+        if header.startswith("["):
+            skipping = header.startswith("[[checks]]")
+        if not skipping:
+            kept.append(line)
+    path.write_text("".join(kept))
+    assert "checks" not in tomllib.loads(path.read_text())
+    try:
+        yield
+    finally:
+        path.write_text(text)
+
+
+def bench(workdir: Path, assignment: str, n: int, reuse: bool = False, ours_only: bool = False) -> dict:
     course = (reuse and existing_class(workdir, assignment, n)) or build_class(workdir, assignment, n)
-    log(f"{assignment}: 1. stock (nbgrader autograde, then scoring)")
     load = [os.getloadavg()[0]]
-    stock_s, stock_total, stock_model = run_stock(course, assignment)
-    log(f"{assignment}:    {stock_s:.1f} s")
+    if not ours_only:
+        log(f"{assignment}: 1. stock (nbgrader autograde, then scoring)")
+        stock_s, stock_total, stock_model = run_stock(course, assignment)
+        log(f"{assignment}:    {stock_s:.1f} s")
     log(f"{assignment}: 2. ours (autograder grade)")
     load.append(os.getloadavg()[0])
     ours_s, ours_total, ours_model, memory = run_ours(course, assignment)
     log(f"{assignment}:    {ours_s:.1f} s")
+    checks = {}
+    if course.spec(assignment).checks:
+        log(f"{assignment}: 2b. ours without the spec's function checks")
+        with checks_removed(course, assignment):
+            bare_s, bare_total, _, _ = run_ours(course, assignment)
+        log(f"{assignment}:    {bare_s:.1f} s")
+        checks = {"ours_without_checks_s": round(bare_s, 1), "checks_overhead": round(ours_s / bare_s, 3),
+                  # honest or not, the simulated students' checked cells keep their points
+                  "checks_keep_totals": all(abs(bare_total[s] - ours_total[s]) < 1e-6 for s in ours_total)}
+    if ours_only:
+        return {"assignment": assignment, "n": n, "cores": os.cpu_count(), "ours_s": round(ours_s, 1),
+                **checks, "loadavg_1min": [round(x, 1) for x in [*load, os.getloadavg()[0]]]}
     log(f"{assignment}: 3. the limit (bare training + evaluation, one warm process)")
     load.append(os.getloadavg()[0])
     limit_s, limit_model, scoring_rate = run_limit(course, assignment)
@@ -369,7 +408,7 @@ def bench(workdir: Path, assignment: str, n: int, reuse: bool = False) -> dict:
         "assignment": assignment, "n": n, "cores": os.cpu_count(),
         "stock_s": round(stock_s, 1), "ours_s": round(ours_s, 1), "limit_s": round(limit_s, 1),
         "speedup_vs_stock": round(stock_s / ours_s, 2), "overhead_vs_limit": round(ours_s / limit_s, 2),
-        "scores_identical": identical,
+        "scores_identical": identical, **checks,
         "peak_rss_mib_per_worker": memory.get("peak_rss_mib_per_worker"),
         "rss_first_third_mib": memory.get("rss_first_third_mib"),
         "rss_middle_third_mib": memory.get("rss_middle_third_mib"),
@@ -394,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="where the courses are built (default: a temp dir)")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse the class a previous run built in --workdir (same --n)")
+    parser.add_argument("--ours-only", action="store_true",
+                        help="time only `autograder grade` (with and without the function checks)")
     parser.add_argument("--stock-scoring", nargs=2, metavar=("ROOT", "ASSIGNMENT"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-scoring", nargs=2, metavar=("ROOT", "ASSIGNMENT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -413,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         workdir = args.workdir or Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="grade-class-")))
-        lines = [bench(workdir.resolve(), a, args.n, args.reuse) for a in assignments]
+        lines = [bench(workdir.resolve(), a, args.n, args.reuse, args.ours_only) for a in assignments]
     for line in lines:
         print(json.dumps(line), flush=True)
     return 0

@@ -186,6 +186,36 @@ def test_a_ray_worker_that_cannot_grade_says_why_without_a_traceback(tests_only_
     assert not (tests_only_course.root / "results").exists()
 
 
+def test_the_grading_service_grades_through_ray_as_a_batch_does(tests_only_course, tmp_path):
+    from autograder.hub.graders import RayGrader
+
+    courses = {k: Course.at(shutil.copytree(tests_only_course.root, tmp_path / k)) for k in ("ray", "local")}
+    batch = {r.student: r for r in grade_assignment(courses["local"], ASSIGNMENT,
+                                                     executor=LocalExecutor(1), log=lambda m: None)}
+    ray, messages, grader = import_ray(), [], RayGrader()
+    init_ray(ray, num_cpus=1)
+    try:
+        grader.start(courses["ray"], (ASSIGNMENT,), messages.append)
+        futures = {s: grader.submit(courses["ray"], ASSIGNMENT, s) for s in ("correct", "empty")}
+        served = {s: grader.finish(courses["ray"], ASSIGNMENT, s, f.result(timeout=300), messages.append)
+                  for s, f in futures.items()}
+    finally:
+        grader.close()
+        ray.shutdown()
+    assert any(f"grading bundle of {ASSIGNMENT}" in m for m in messages)
+    assert set(served) == set(batch) == {"correct", "empty"}
+    for student, result in served.items():
+        assert [(p.name, p.points) for p in result.parts] == [
+            (p.name, p.points) for p in batch[student].parts]
+        assert courses["ray"].result_path(ASSIGNMENT, student).is_file()  # recorded by the service
+    assert served["correct"].total > served["empty"].total
+
+    def gradebook(course):
+        return sorted((g.student, g.cell, g.score) for g in read_grades(course.db_url, ASSIGNMENT))
+
+    assert gradebook(courses["ray"]) == gradebook(courses["local"])
+
+
 # --- a second Ray node that does not see the course ---------------------------------------------
 
 
