@@ -120,12 +120,9 @@ def run_job(job: dict, token: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    job_path = Path(argv[0])
-    job = json.loads(job_path.read_text())
-    job_path.unlink()
-    token = job.pop("token")
-    return run_job(job, token)
+    from .eval_worker import take_job
+
+    return run_job(*take_job(argv))
 
 
 if __name__ == "__main__":

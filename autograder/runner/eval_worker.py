@@ -112,13 +112,18 @@ def run_job(job: dict, token: str) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def take_job(argv: list[str] | None = None) -> tuple[dict, str]:
+    """The job file named on the command line, read then deleted before any student code runs
+    (it holds the token that protects the status file), and its token."""
     argv = sys.argv[1:] if argv is None else argv
     job_path = Path(argv[0])
     job = json.loads(job_path.read_text())
     job_path.unlink()
-    token = job.pop("token")
-    return run_job(job, token)
+    return job, job.pop("token")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_job(*take_job(argv))
 
 
 if __name__ == "__main__":
