@@ -221,6 +221,26 @@ def test_a_submission_that_keeps_failing_is_retried_then_given_up(course):
     assert [r.submitted_at for r in watcher.poll_once().graded] == [stamp]
 
 
+def test_a_step_that_fails_is_logged_and_the_service_goes_on(course):
+    stop, logged = threading.Event(), []
+
+    class Flaky(SubmissionWatcher):
+        calls = 0
+
+        def step(self):
+            Flaky.calls += 1
+            if Flaky.calls == 1:
+                raise OSError("database is locked")
+            stop.set()
+            return super().step()
+
+    stamp = submit(course, "alice")
+    watcher = Flaky(course, grade=Recorder(), log=logged.append)
+    assert serve(watcher, interval_s=0.05, stop=stop) == 2
+    assert any("step 1 failed, going on: OSError: database is locked" in m for m in logged)
+    assert watcher.graded[(NAME, "alice")] == stamp  # the second step graded it; closing waited
+
+
 def test_serve_stops_cleanly_on_sigterm_and_restores_the_handler(course):
     import os
     import threading

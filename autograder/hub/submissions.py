@@ -278,8 +278,14 @@ def serve(watcher: SubmissionWatcher, interval_s: float = 1.0, stop: threading.E
         watcher.log(f"watching {watcher.inbound} for {', '.join(watcher.assignments) or 'no assignment'} "
                     f"every {interval_s:g} s")
         while not stop.is_set():
-            result = watcher.step()
             steps += 1
+            try:
+                result = watcher.step()
+            except Exception as exc:  # noqa: BLE001 - e.g. a gradebook busy for a moment: next step
+                watcher.log(f"step {steps} failed, going on: {type(exc).__name__}: {exc}\n"
+                            f"{traceback.format_exc(limit=3)}")
+                watcher.wait(interval_s, stop)
+                continue
             if result.new or result.graded:
                 watcher.log(f"{len(result.new)} started, {len(result.graded)} graded, "
                             f"{len(result.released)} feedback released, {len(result.errors)} errors; "
