@@ -49,12 +49,22 @@ class CheckRun:
     seed: int = field(default_factory=lambda: secrets.randbits(64), repr=False)
     _inputs: list | None = field(default=None, repr=False)
     _expected: dict | None = field(default=None, repr=False)
+    _warm: dict = field(default_factory=dict, repr=False)
 
     def inputs(self) -> list[list[tuple[list, dict]]]:
         """Per check, its input sets."""
         if self._inputs is None:
             self._inputs = [draw_inputs(c, self.seed + k) for k, c in enumerate(self.checks)]
         return self._inputs
+
+    def warm(self, course, spec: GradingSpec, notebook: str, indices: list[int]) -> tuple[str, ...]:
+        """:func:`warm_modules` of the instructor's code of these checks (once per notebook): the
+        students' functions import the same."""
+        if notebook not in self._warm:
+            functions = tuple(dict.fromkeys(self.checks[k].function for k in indices))
+            self._warm[notebook] = warm_modules(course.source_dir(spec.assignment) / f"{notebook}.ipynb",
+                                                functions)
+        return self._warm[notebook]
 
     def expected(self, course, spec: GradingSpec) -> dict[tuple[int, int], CallResult]:
         """The instructor's output of every (check, set), computed once per run."""
@@ -91,16 +101,19 @@ def hidden_paths(spec: GradingSpec) -> tuple[Path, ...]:
 
 
 def run_calls(notebook: Path, run: CheckRun, indices: list[int], workdir: Path,
-              spec: GradingSpec, files: Path | None = None) -> dict[tuple[int, int], CallResult]:
+              spec: GradingSpec, files: Path | None = None,
+              warm: tuple[str, ...] = ()) -> dict[tuple[int, int], CallResult]:
     """Call the checks ``indices`` of ``run`` on their inputs, with the functions of ``notebook``,
     in one sandbox. ``files``: a folder whose files (not notebooks) the notebook's code may read
-    by relative path (the released or source assignment: its ``data/``), read-only.
+    by relative path (the released or source assignment: its ``data/``), read-only. ``warm``:
+    modules worth importing once for all submissions (:func:`warm_modules`): the sandbox is then
+    a process forked from a warm factory that imported them (:mod:`.runner.warm_kernels`), when
+    this machine has one.
 
     Every call gets a result; a sandbox that could not run at all gives each the same reason.
     """
-    from .runner.sandbox import Sandbox, run_sandboxed
+    from .runner.sandbox import Sandbox
     from .runner.train import PACKAGE_DIR, _read_status
-    from .sandboxed_eval import package_env
 
     keys = [(k, s) for k in indices for s in range(run.checks[k].sets)]
     functions = tuple(dict.fromkeys(run.checks[k].function for k in indices))
@@ -126,14 +139,11 @@ def run_calls(notebook: Path, run: CheckRun, indices: list[int], workdir: Path,
                           "args": write_value(args, run_dir, f"in-{n}-0"),
                           "kwargs": write_value(kwargs, run_dir, f"in-{n}-1")})
         token = secrets.token_hex(16)
-        job = {"cells": [list(c) for c in sliced.cells], "calls": calls, "folder": str(run_dir),
-               "status": str(run_dir / "status.json"), "token": token,
+        job = {"cells": [list(c) for c in sliced.cells], "calls": calls, "token": token,
                "call_timeout_s": CALL_TIMEOUT_S}
-        (run_dir / "job.json").write_text(json.dumps(job))
         box = Sandbox(scratch=run_dir, readonly=tuple(readonly), hidden=hidden_paths(spec),
                       limits=spec.limits)
-        outcome = run_sandboxed([sys.executable, "-m", "autograder.runner.check_worker",
-                                 str(run_dir / "job.json")], box, env=package_env())
+        outcome = (warm and _run_forked(run_dir, job, box, warm)) or _run_cold(run_dir, job, box)
         status = _read_status(run_dir / "status.json", token)
         if outcome.violation or status is None:
             last = ((outcome.stderr or "").strip().splitlines() or ["no output"])[-1][:200]
@@ -151,6 +161,97 @@ def run_calls(notebook: Path, run: CheckRun, indices: list[int], workdir: Path,
         return out
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class SandboxRun:
+    """How a check's sandbox ended: a limit it broke, its exit code, what it printed."""
+
+    violation: str | None
+    returncode: int | None
+    stderr: str
+
+
+WORKER = "autograder.runner.check_worker"
+
+
+def _run_cold(run_dir: Path, job: dict, box) -> SandboxRun:
+    """The check worker in a fresh sandbox (a new Python: every import done again)."""
+    from .runner.sandbox import run_sandboxed
+    from .sandboxed_eval import package_env
+
+    job = {**job, "folder": str(run_dir), "status": str(run_dir / "status.json")}
+    (run_dir / "job.json").write_text(json.dumps(job))
+    outcome = run_sandboxed([sys.executable, "-m", WORKER, str(run_dir / "job.json")], box,
+                            env=package_env())
+    return SandboxRun(outcome.violation, outcome.returncode, outcome.stderr or "")
+
+
+#: what the forked check worker writes its output to (in its folder; copied back after)
+OUTPUT = ".check-output"
+
+
+def _run_forked(run_dir: Path, job: dict, box, modules: tuple[str, ...]) -> SandboxRun | None:
+    """The check worker forked from this process's warm check factory (``modules`` imported
+    once), in a sandbox like ``box``, watched like it; None when there is no such factory here
+    (the caller then starts a cold sandbox)."""
+    import subprocess
+
+    from .runner.metering import record
+    from .runner.sandbox import Watchdog
+    from .runner.train import PACKAGE_DIR
+    from .runner.warm_kernels import FactoryError, FactoryKey, drop_factory, take_factory
+    from .sandboxed_eval import package_env
+
+    key = FactoryKey(box.limits, tuple(map(str, box.readonly)), tuple(map(str, box.hidden)), modules)
+    factory = take_factory(key, slot="checks")
+    if factory is None:
+        return None
+    work = factory.work
+    job = {**job, "folder": str(work), "status": str(work / "status.json")}
+    (run_dir / "job.json").write_text(json.dumps(job))
+    try:
+        forked = factory.fork(run_dir, [str(work / "job.json")], package_env(), module=WORKER,
+                              path=(str(PACKAGE_DIR.parent),), output=str(work / OUTPUT))
+    except (FactoryError, OSError) as exc:
+        print(f"autograder: warm check factory failed ({exc}); checks start cold", file=sys.stderr)
+        drop_factory(factory)
+        return None
+    dog = Watchdog(forked.pid, factory.box)
+    dog.start()
+    try:
+        code = forked.wait(timeout=box.limits.wall_s + 10)
+    except subprocess.TimeoutExpired:
+        dog.kill(f"time limit of {box.limits.wall_s:g} s exceeded")
+        code = forked.wait(timeout=30)
+    finally:
+        dog.stop()
+        record(factory.box.purpose, dog.usage())  # the submission's cost
+    try:
+        factory.finish(run_dir)  # what the worker wrote comes back to run_dir
+    except (FactoryError, OSError) as exc:
+        drop_factory(factory)
+        return SandboxRun(dog.reason or f"the checks' sandbox did not clean up ({exc})", code, "")
+    try:
+        output = (run_dir / OUTPUT).read_text(errors="replace")[-4000:]
+    except OSError:
+        output = ""
+    return SandboxRun(dog.reason, code, output)
+
+
+def warm_modules(notebook: Path, functions: tuple[str, ...]) -> tuple[str, ...]:
+    """The installed modules the code of ``functions`` in ``notebook`` imports, when one of them is
+    slow to import (not the standard library, not numpy): worth a warm factory. Else ``()``: a
+    fresh sandbox starts quickly enough."""
+    from .notebook_imports import imports_of, installed
+
+    try:
+        sliced = function_slice(_notebook_cells(notebook), functions)
+    except Exception:  # noqa: BLE001 - no warm factory; the check itself reports the notebook
+        return ()
+    modules = installed(dict.fromkeys(m for _, code in sliced.cells for m in imports_of(code)))
+    light = set(sys.stdlib_module_names) | {"numpy"}
+    return modules if any(m.split(".")[0] not in light for m in modules) else ()
 
 
 def _call_result(r, function: str, run_dir: Path, sliced, failed: list[str]) -> CallResult:
@@ -254,7 +355,8 @@ def checked_parts(ctx, student: str, parts: tuple[PartResult, ...]) -> tuple[Par
             continue
         student_results.update(run_calls(path, run, indices,
                                          course.scratch_dir(spec.assignment, student) / "checks",
-                                         spec, files=course.release_dir(spec.assignment)))
+                                         spec, files=course.release_dir(spec.assignment),
+                                         warm=run.warm(course, spec, notebook, indices)))
     try:
         found = verdicts(run, spec, student_results, expected)
     except InstructorCheckError as exc:

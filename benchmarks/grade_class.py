@@ -387,7 +387,9 @@ def bench(workdir: Path, assignment: str, n: int, reuse: bool = False, ours_only
                   "checks_keep_totals": all(abs(bare_total[s] - ours_total[s]) < 1e-6 for s in ours_total)}
     if ours_only:
         return {"assignment": assignment, "n": n, "cores": os.cpu_count(), "ours_s": round(ours_s, 1),
-                **checks, "loadavg_1min": [round(x, 1) for x in [*load, os.getloadavg()[0]]]}
+                **checks, "peak_rss_mib_per_worker": memory.get("peak_rss_mib_per_worker"),
+                "peak_pss_mib_per_worker_tree": memory.get("peak_pss_mib_per_worker_tree"),
+                "loadavg_1min": [round(x, 1) for x in [*load, os.getloadavg()[0]]]}
     log(f"{assignment}: 3. the limit (bare training + evaluation, one warm process)")
     load.append(os.getloadavg()[0])
     limit_s, limit_model, scoring_rate = run_limit(course, assignment)

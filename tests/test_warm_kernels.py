@@ -60,7 +60,7 @@ def test_kernel_is_forked_warm_and_gets_the_notebook_folder(tmp_path):
     assert (tmp_path / "nb" / "result.txt").read_text() == "written by the kernel"
     assert (tmp_path / "nb" / "data.txt").is_file()
     assert not (tmp_path / "nb" / "link").exists() and not (tmp_path / "nb" / "link").is_symlink()
-    factory = warm_kernels._FACTORY
+    factory = warm_kernels.current()
     assert factory is not None and factory.alive() and not factory.busy
     assert list(factory.work.iterdir()) == []  # emptied for the next notebook
 
@@ -80,7 +80,7 @@ def test_a_kernel_leaves_nothing_for_the_next(tmp_path):
         "import time; time.sleep(1)\n"
         "import os; print(os.getpid())",
     )
-    factory = warm_kernels._FACTORY
+    factory = warm_kernels.current()
     assert factory is not None
     first_pid = int(printed(first)[1])
     assert processes_named(name) == [], "a process the first kernel started outlived it"
@@ -90,7 +90,7 @@ def test_a_kernel_leaves_nothing_for_the_next(tmp_path):
         "print('secret' in globals(), os.path.exists('/tmp/planted.py'),"
         " os.path.exists('/dev/shm/planted'), sorted(os.listdir('.')), os.getpid())",
     )
-    assert warm_kernels._FACTORY is factory, "the second kernel should come from the same factory"
+    assert warm_kernels.current() is factory, "the second kernel should come from the same factory"
     seen = printed(second)[0].rsplit(" ", 1)
     assert seen[0] == "False False False []"
     assert int(seen[1]) != first_pid  # a new process, not a reused one
@@ -114,7 +114,7 @@ def test_limits_hold_in_a_forked_kernel(tmp_path):
 
 def test_a_kernel_that_kills_its_factory_costs_the_next_notebook_nothing(tmp_path):
     execute(tmp_path / "warm", "pass")
-    factory = warm_kernels._FACTORY
+    factory = warm_kernels.current()
     assert factory is not None
     with pytest.raises(DeadKernelError):
         execute(tmp_path / "killer", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
@@ -125,7 +125,7 @@ def test_a_kernel_that_kills_its_factory_costs_the_next_notebook_nothing(tmp_pat
     assert not factory.alive()
     nb = execute(tmp_path / "next", "import sys; print('tensorflow' in sys.modules, 6 * 7)")
     assert printed(nb) == ["True 42"]
-    assert warm_kernels._FACTORY is not None and warm_kernels._FACTORY is not factory
+    assert warm_kernels.current() is not None and warm_kernels.current() is not factory
 
 
 def test_a_factory_that_cannot_fork_falls_back_to_a_cold_kernel(tmp_path, monkeypatch):
@@ -144,18 +144,18 @@ def test_a_factory_that_cannot_fork_falls_back_to_a_cold_kernel(tmp_path, monkey
 
 def test_factory_ignores_a_signal_for_a_finished_kernel_and_stops_cleanly(tmp_path):
     execute(tmp_path / "a", "pass")
-    factory = warm_kernels._FACTORY
+    factory = warm_kernels.current()
     assert factory is not None
     factory._send(signal=int(signal.SIGINT))  # nothing running: must not break the factory
     nb = execute(tmp_path / "b", "print('ok')")
-    assert printed(nb) == ["ok"] and warm_kernels._FACTORY is factory
+    assert printed(nb) == ["ok"] and warm_kernels.current() is factory
     warm_kernels.close_factory()
     assert not factory.alive() and not factory.root.exists()
 
 
 def _grade_one_notebook(folder: str, roots) -> None:
     execute(Path(folder), "print('graded')")
-    roots.put(str(warm_kernels._FACTORY.root))
+    roots.put(str(warm_kernels.current().root))
 
 
 def test_a_worker_forked_by_the_fork_server_removes_its_factory_when_it_exits(tmp_path):

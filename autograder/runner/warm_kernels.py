@@ -159,12 +159,18 @@ class KernelFactory:
         folder.mkdir()  # made the sandbox user's by fork(), or by the cold sandbox that uses it
         return folder
 
-    def fork(self, source: Path, args: list[str], env: dict[str, str]) -> ForkedKernel:
-        """Start a kernel in the factory's folder, filled with a copy of ``source``."""
+    def fork(self, source: Path, args: list[str], env: dict[str, str], module: str | None = None,
+             path: tuple[str, ...] = (), output: str = "") -> ForkedKernel:
+        """Start a kernel in the factory's folder, filled with a copy of ``source``; with ``module``,
+        a process that runs that module instead (``path`` first on its ``sys.path``, its output in
+        the file ``output``)."""
         _empty(self.work)
         shutil.copytree(source, self.work, dirs_exist_ok=True, symlinks=True)
         prepare_scratch(self.box)
-        self._send(fork={"cwd": str(self.work), "args": args, "env": env})
+        command = {"cwd": str(self.work), "args": args, "env": env}
+        if module:
+            command.update(module=module, path=list(path), output=output)
+        self._send(fork=command)
         ns_pid = int(self._expect("forked", 30)["forked"])
         host_pid = _host_pid(self.proc.pid, ns_pid) if self.proc else None
         if host_pid is None:
@@ -303,32 +309,40 @@ def sweep_stale_folders(tmp: Path | None = None) -> int:
     return removed
 
 
-# --- one factory per worker process ---------------------------------------------------------------
+# --- one factory per worker process (and one for function checks) ---------------------------------
 
-_FACTORY: KernelFactory | None = None
+#: this process's factories: ``kernel`` (notebook kernels), ``checks`` (function checks' workers)
+_FACTORIES: dict[str, KernelFactory] = {}
 _LOCK = threading.Lock()
 _ATEXIT: list[bool] = []
 
 
-def take_factory(key: FactoryKey) -> KernelFactory | None:
-    """This process's ready factory for ``key`` (started on first use), or None when warm kernels
-    cannot be used here (no bubblewrap) or the factory failed to start."""
+def current(slot: str = "kernel") -> KernelFactory | None:
+    """This process's factory in ``slot``, if one is running."""
+    return _FACTORIES.get(slot)
+
+
+def take_factory(key: FactoryKey, slot: str = "kernel") -> KernelFactory | None:
+    """This process's ready factory for ``key`` in ``slot`` (started on first use), or None when
+    warm kernels cannot be used here (no bubblewrap) or the factory failed to start. A slot holds
+    one factory: another key replaces it."""
     from .sandbox import isolation_mode
 
-    global _FACTORY
     if isolation_mode() != "bwrap" or os.environ.get("AUTOGRADER_WARM_KERNELS") == "0":
         return None
     with _LOCK:
-        factory = _FACTORY
+        factory = _FACTORIES.get(slot)
         if factory is not None and not factory.alive():
             if not factory.busy:  # else the kernel it forked cleans up when it is shut down
                 factory.close()
-            factory = _FACTORY = None
+            factory = None
+            _FACTORIES.pop(slot, None)
         if factory is not None and factory.busy:
             return None  # another kernel of this process is running: this one starts cold
         if factory is not None and factory.key != key:
             factory.close()
-            factory = _FACTORY = None
+            factory = None
+            _FACTORIES.pop(slot, None)
         if factory is None:
             if not _ATEXIT:  # this process's first factory: clear what dead ones left behind
                 sweep_stale_folders()
@@ -341,7 +355,7 @@ def take_factory(key: FactoryKey) -> KernelFactory | None:
                       file=sys.stderr)
                 factory.close()
                 return None
-            _FACTORY = factory
+            _FACTORIES[slot] = factory
             if not _ATEXIT:
                 atexit.register(close_factory)  # its folders go with this process
                 # (a worker forked by a fork server leaves through os._exit: no atexit there,
@@ -355,10 +369,10 @@ def take_factory(key: FactoryKey) -> KernelFactory | None:
 def drop_factory(factory: KernelFactory, keep_files: bool = False) -> None:
     """Stop a factory that misbehaved; the next kernel gets a new one. ``keep_files`` leaves its
     folders for the caller to remove (a kernel started the usual way may still use its sockets)."""
-    global _FACTORY
     with _LOCK:
-        if _FACTORY is factory:
-            _FACTORY = None
+        for slot, held in list(_FACTORIES.items()):
+            if held is factory:
+                del _FACTORIES[slot]
     if keep_files:
         factory.close_process()
     else:
@@ -366,8 +380,9 @@ def drop_factory(factory: KernelFactory, keep_files: bool = False) -> None:
 
 
 def close_factory() -> None:
-    global _FACTORY
+    """Stop every factory of this process."""
     with _LOCK:
-        factory, _FACTORY = _FACTORY, None
-    if factory is not None:
+        factories = list(_FACTORIES.values())
+        _FACTORIES.clear()
+    for factory in factories:
         factory.close()

@@ -12,6 +12,9 @@ stdin and answers one JSON line on stdout:
   When that kernel exits, it says ``{"exited": CODE}``, kills every other process left in the
   sandbox (the kernel's children, daemons it started), empties ``/tmp`` and ``/dev/shm``, and
   says ``{"clean": true}``; only then does it take the next command.
+  With ``"module"`` (and ``"path"``, ``"output"``), the child runs that module instead, as
+  ``python -m MODULE ARGS`` would, its output in the file ``output``: a function check's worker
+  (:mod:`.check_worker`), cleaned up after in the same way.
 * ``{"signal": N}``: send signal N to the running kernel's process group.
 
 Each kernel is a fresh process that starts from the factory's state right after the imports: no
@@ -122,6 +125,29 @@ def become_kernel(cwd: str, args: list[str], env: dict[str, str]) -> None:
     app.start()
 
 
+def become_module(cwd: str, module: str, args: list[str], env: dict[str, str], path: list[str],
+                  output: str) -> None:
+    """In the forked child: run ``module`` as ``python -m MODULE ARGS`` would (a function check's
+    worker), with ``path`` first on ``sys.path`` and its stdout and stderr in the file ``output``."""
+    import random
+    import runpy
+
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    log = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.environ.update(env)
+    os.chdir(cwd)
+    sys.path[:0] = [*path, cwd]
+    sys.argv = [module, *args]
+    random.seed()
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
 class Lines:
     """JSON commands from a file descriptor, one per line, with a timeout (no buffering surprises)."""
 
@@ -179,7 +205,11 @@ def serve(modules: list[str], keep: tuple[str, ...]) -> None:
         if child == 0:
             code = 1
             try:
-                become_kernel(job["cwd"], job["args"], job.get("env") or {})
+                if job.get("module"):
+                    become_module(job["cwd"], job["module"], job["args"], job.get("env") or {},
+                                  job.get("path") or [], job["output"])
+                else:
+                    become_kernel(job["cwd"], job["args"], job.get("env") or {})
                 code = 0
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else 1
