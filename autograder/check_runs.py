@@ -7,11 +7,15 @@ from it. The instructor's outputs are computed once per run (per grading process
 that runs the source notebook's solution; they are kept in this process's memory only. For each
 student, all checks of a notebook run in ONE sandbox (:mod:`autograder.runner.check_worker`) that
 runs only what the checked functions need from the submitted notebook; its values come back as
-plain data and are compared here (:func:`autograder.function_checks.compare`).
+plain data and are compared here (:func:`autograder.function_checks.compare`). When that code
+imports a module slow to import (Keras), the sandbox is forked from this process's warm check
+factory (:mod:`.runner.zygote`), which imported it once, instead of a new Python that imports it
+for every submission.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import secrets
@@ -219,14 +223,19 @@ def _run_forked(run_dir: Path, job: dict, box, modules: tuple[str, ...]) -> Sand
         return None
     dog = Watchdog(forked.pid, factory.box)
     dog.start()
+    code: int | None = None
     try:
         code = forked.wait(timeout=box.limits.wall_s + 10)
     except subprocess.TimeoutExpired:
         dog.kill(f"time limit of {box.limits.wall_s:g} s exceeded")
-        code = forked.wait(timeout=30)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            code = forked.wait(timeout=30)
     finally:
         dog.stop()
         record(factory.box.purpose, dog.usage())  # the submission's cost
+    if code is None:  # not even a kill ended it: this factory is not to be trusted again
+        drop_factory(factory)
+        return SandboxRun(dog.reason, None, "")
     try:
         factory.finish(run_dir)  # what the worker wrote comes back to run_dir
     except (FactoryError, OSError) as exc:
