@@ -78,8 +78,22 @@ class CheckRun:
                 path = course.source_dir(spec.assignment) / f"{notebook}.ipynb"
                 scratch = course.scratch_dir(spec.assignment, ".instructor-checks")
                 self._expected.update(run_calls(path, self, indices, scratch, spec,
-                                                files=course.source_dir(spec.assignment)))
+                                                files=assignment_files(course, spec.assignment,
+                                                                       instructor=True),
+                                                warm=self.warm(course, spec, notebook, indices)))
         return self._expected
+
+
+def assignment_files(course, assignment: str, instructor: bool = False) -> Path | None:
+    """The folder whose files (data, not notebooks) a checked function may read by relative path:
+    the released assignment (nbgrader copies the source's files into it), for the instructor's
+    side too, so that both sides fork from the same warm factory. Before a release (or on a Ray
+    node, which gets no release folder) the instructor's side reads the source folder; a
+    student's side never does (the folder is bound whole, and holds the solutions)."""
+    released = course.release_dir(assignment)
+    if released.is_dir():
+        return released
+    return course.source_dir(assignment) if instructor else None
 
 
 def _by_notebook(checks: tuple[FunctionCheck, ...], spec: GradingSpec) -> dict[str, list[int]]:
@@ -364,7 +378,7 @@ def checked_parts(ctx, student: str, parts: tuple[PartResult, ...]) -> tuple[Par
             continue
         student_results.update(run_calls(path, run, indices,
                                          course.scratch_dir(spec.assignment, student) / "checks",
-                                         spec, files=course.release_dir(spec.assignment),
+                                         spec, files=assignment_files(course, spec.assignment),
                                          warm=run.warm(course, spec, notebook, indices)))
     try:
         found = verdicts(run, spec, student_results, expected)

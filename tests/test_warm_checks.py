@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import types
 
 import pytest
 from test_function_checks import SCALE, SOLUTION, notebook, spec_with
 
-from autograder.check_runs import CheckRun, run_calls, verdicts, warm_modules
+from autograder.check_runs import CheckRun, checked_parts, run_calls, verdicts, warm_modules
 from autograder.runner import warm_kernels
 from autograder.runner.sandbox import isolation_mode
 
@@ -91,3 +92,34 @@ def test_only_checks_that_import_something_slow_get_a_warm_factory(tmp_path):
     assert warm_modules(uses_more, ("f",)) == ("traitlets",)
     assert warm_modules(tmp_path / "missing.ipynb", ("f",)) == ()
     assert os.environ.get("AUTOGRADER_WARM_KERNELS") != "0"
+
+
+SLOW_SOLUTION = ("import traitlets\ndef second_best(scores):\n    assert traitlets.Int  # uses it\n"
+                 "    return np.argsort(scores, axis=1)[:, -2]\n")
+
+
+def test_the_instructors_side_and_each_students_fork_from_one_factory(tmp_path):
+    from autograder.course import Course
+    from autograder.results import PartResult
+
+    warm_kernels.close_factory()
+    course = Course(tmp_path)
+    notebook(course.source_dir("hw") / "hw.ipynb", SLOW_SOLUTION, SCALE)
+    notebook(course.release_dir("hw") / "hw.ipynb", "def second_best(scores):\n    pass\n", SCALE)
+    (course.release_dir("hw") / "data.txt").write_text("shared data")
+    spec = spec_with()
+    ctx = types.SimpleNamespace(course=course, spec=spec, checks=CheckRun(spec.checks))
+    kernel = (PartResult("test_second_best", "test", 2.0, 2.0, notebook="hw"),
+              PartResult("test_scale", "test", 1.0, 1.0, notebook="hw"))
+    factories = set()
+    answers = {"s1": SLOW_SOLUTION, "s2": "def second_best(scores):\n"
+                                          "    return np.argsort(-np.asarray(scores), axis=1)[:, 1]\n",
+               "s3": SLOW_SOLUTION.replace("[:, -2]", "[:, -1]")}
+    points = {}
+    for student, answer in answers.items():
+        notebook(course.submitted_dir("hw", student) / "hw.ipynb", answer, SCALE)
+        points[student] = sum(p.points for p in checked_parts(ctx, student, kernel))
+        factories.add(warm_kernels.current("checks"))
+    assert points == {"s1": 3.0, "s2": 3.0, "s3": 1.0}
+    assert len(factories) == 1 and None not in factories  # the instructor's run started it; all reused it
+    assert next(iter(factories)).key.modules == ("numpy", "traitlets")  # what the slice imports
