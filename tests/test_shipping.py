@@ -269,13 +269,16 @@ def model_course(tmp_path_factory):
 
 def _namespace(masked: Path) -> tuple[list[str], str] | None:
     """How to start a process that sees neither ``masked`` nor this machine's temporary folder (a
-    fresh, empty one, as on another machine): as root, a mount namespace; otherwise a user
-    namespace that mounts, then a nested one that is this user again (so the grader is not root in
-    it and sandboxes stay unprivileged). None: neither works here."""
+    fresh, empty one, as on another machine; kept when this checkout or its Python lives in it,
+    which the node needs): as root, a mount namespace; otherwise a user namespace that mounts, then
+    a nested one that is this user again (so the grader is not root in it and sandboxes stay
+    unprivileged). None: neither works here."""
     if not shutil.which("unshare"):
         return None
-    mount = " && ".join(f"mount -t tmpfs none {shlex.quote(str(p))}"
-                        for p in dict.fromkeys([masked, Path(tempfile.gettempdir())]))
+    tmp = Path(tempfile.gettempdir()).resolve()
+    needed = (Path(sys.prefix).resolve(), Path(__file__).resolve().parents[1])
+    hidden = [masked] + ([] if any(p.is_relative_to(tmp) for p in needed) else [tmp])
+    mount = " && ".join(f"mount -t tmpfs none {shlex.quote(str(p))}" for p in dict.fromkeys(hidden))
     if os.geteuid() == 0:
         outer, inner = ["unshare", "--mount", "--propagation", "private"], ""
     else:
