@@ -269,23 +269,30 @@ def model_course(tmp_path_factory):
 
 def _namespace(masked: Path) -> tuple[list[str], str] | None:
     """How to start a process that sees neither ``masked`` nor this machine's temporary folder (a
-    fresh, empty one, as on another machine; kept when this checkout or its Python lives in it,
-    which the node needs): as root, a mount namespace; otherwise a user namespace that mounts, then
-    a nested one that is this user again (so the grader is not root in it and sandboxes stay
-    unprivileged). None: neither works here."""
+    fresh, empty one, as on another machine; this checkout, with its Python, bound back in when it
+    lives there): as root, a mount namespace; otherwise a user namespace that mounts, then a nested
+    one that is this user again (so the grader is not root in it and sandboxes stay unprivileged).
+    None: neither works here."""
     if not shutil.which("unshare"):
         return None
-    tmp = Path(tempfile.gettempdir()).resolve()
-    needed = (Path(sys.prefix).resolve(), Path(__file__).resolve().parents[1])
-    hidden = [masked] + ([] if any(p.is_relative_to(tmp) for p in needed) else [tmp])
-    mount = " && ".join(f"mount -t tmpfs none {shlex.quote(str(p))}" for p in dict.fromkeys(hidden))
+    tmp, repo = Path(tempfile.gettempdir()).resolve(), Path(__file__).resolve().parents[1]
+    mounts = [f"mount -t tmpfs none {shlex.quote(str(p))}" for p in dict.fromkeys([masked, tmp])]
+    prefix = Path(sys.prefix).resolve()
+    if prefix.is_relative_to(tmp) and not prefix.is_relative_to(repo):
+        return None  # a Python in the temporary folder, outside this checkout: nothing to run there
+    if repo.is_relative_to(tmp):
+        # the working folder keeps the checkout reachable under the fresh temporary folder
+        q = shlex.quote(str(repo))
+        mounts = [f"cd {q}", *mounts, f"mkdir -p {q}", f"mount --no-canonicalize --bind . {q}", "cd /"]
+    mount = " && ".join(mounts)
     if os.geteuid() == 0:
         outer, inner = ["unshare", "--mount", "--propagation", "private"], ""
     else:
         outer = ["unshare", "--user", "--map-root-user", "--mount"]
         inner = f"unshare --user --map-user={os.getuid()} --map-group={os.getgid()} "
-    probe = subprocess.run([*outer, "sh", "-c", f"{mount} && {inner}test ! -e {shlex.quote(str(masked))}/x"],
-                           capture_output=True, timeout=30)
+    check = f"test ! -e {shlex.quote(str(masked))}/x -a -e {shlex.quote(str(repo / 'autograder'))}"
+    probe = subprocess.run([*outer, "sh", "-c", f"{mount} && {inner}{check}"], capture_output=True,
+                           timeout=30)
     return (outer, f"{mount} && exec {inner}") if probe.returncode == 0 else None
 
 
