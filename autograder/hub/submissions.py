@@ -199,15 +199,18 @@ class SubmissionWatcher:
         return error
 
     def _due(self, assignment: str):
+        """The due date and ``ExchangeCollect.before_duedate``; the gradebook is read (every step)
+        only when that option makes the due date matter."""
+        before = bool(self.api.config.ExchangeCollect.get("before_duedate", False))
+        if not before:
+            return None, False
         from nbgrader.api import Gradebook, MissingEntry
 
         with Gradebook(self.course.db_url, self.api.coursedir.course_id) as gb:
             try:
-                duedate = gb.find_assignment(assignment).duedate
+                return gb.find_assignment(assignment).duedate, True
             except MissingEntry:
-                duedate = None
-        before = bool(self.api.config.ExchangeCollect.get("before_duedate", False))
-        return duedate, before
+                return None, True
 
     def _failed(self, sub: InboundSubmission, error: str) -> None:
         self._failures[sub] = attempts = self._failures.get(sub, 0) + 1
